@@ -1,0 +1,34 @@
+# Two commands do all the set-up on a fresh machine with Python 3.10+ and make:
+#   make demo   decode the bundled example payloads with the smsstatus command
+#   make test   lint, type-check and run the whole test suite with coverage
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.demo: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.demo
+
+# Each example holds one deliberately bad item, so the command exits 1 on it.
+demo: $(VENV)/.demo
+	$(BIN)/smsstatus decode examples/statuses.xml || [ $$? -eq 1 ]
+	$(BIN)/smsstatus decode examples/statuses.json || [ $$? -eq 1 ]
+
+test: $(VENV)/.test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict smsstatus
+	$(BIN)/python -m pytest --cov --cov-report=term
+
+clean:
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,7 @@
+"""``python -m smsstatus``: the same as the ``smsstatus`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,152 @@
+"""Acknowledgements: the answer that tells the gateway which statuses arrived.
+
+The gateway re-sends every status whose `id_sms` is not in the answer, so the answer
+mirrors the request's format (see WIRE-FORMAT.md).  `decode_ack` reads one back, for
+the gateway's side of a test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import attrs
+
+from ._body import DEFAULT_LIMITS, as_bytes, parse_format
+from ._errors import DecodeError
+from ._item import read_id
+from ._json import load_json
+from ._model import Format, StatusReport
+from ._xml import MAX_DEPTH, as_utf8, new_parser, parse_safely
+
+__all__ = ["Ack", "build_ack", "decode_ack", "empty_ack"]
+
+_CONTENT_TYPES = {
+    Format.XML: "text/xml; charset=utf-8",
+    Format.JSON: "application/json",
+}
+
+
+@attrs.frozen
+class Ack:
+    """The HTTP answer to one delivery: `status`, `content_type` and `body` are what
+    the view returns; `ids` are the acknowledged `id_sms` values."""
+
+    ids: tuple[int, ...]
+    format: Format
+    body: bytes
+    content_type: str
+    status: int = 200
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers to send with `body`."""
+        return {"Content-Type": self.content_type}
+
+
+def _ack_body(ids: tuple[int, ...], format: Format) -> bytes:
+    if format is Format.JSON:
+        return json.dumps([{"id_sms": id_sms} for id_sms in ids]).encode("ascii")
+    items = "".join(f"<id_sms>{id_sms}</id_sms>" for id_sms in ids)
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<response>{items}</response>'.encode(
+            "ascii"
+        )
+    )
+
+
+def build_ack(accepted: Iterable[int | StatusReport], format: Format | str) -> Ack:
+    """The acknowledgement of `accepted` (ids, or the reports themselves) in `format`,
+    the format the statuses came in.  Ids are deduplicated, first seen first."""
+    chosen = parse_format(format)
+    ids: dict[int, None] = {}
+    for item in accepted:
+        id_sms = item.id_sms if isinstance(item, StatusReport) else item
+        if type(id_sms) is not int or id_sms < 0:
+            raise ValueError(f"cannot acknowledge {id_sms!r}: not an id_sms")
+        ids[id_sms] = None
+    unique = tuple(ids)
+    return Ack(
+        ids=unique,
+        format=chosen,
+        body=_ack_body(unique, chosen),
+        content_type=_CONTENT_TYPES[chosen],
+    )
+
+
+def empty_ack(format: Format, *, status: int) -> Ack:
+    """An acknowledgement of nothing, with an HTTP `status` (400 for a refused body)."""
+    return Ack(
+        ids=(),
+        format=format,
+        body=_ack_body((), format),
+        content_type=_CONTENT_TYPES[format],
+        status=status,
+    )
+
+
+def _decimal(value: object) -> int | None:
+    try:
+        return read_id(value)
+    except ValueError:
+        return None
+
+
+def _xml_ids(data: bytes) -> list[int | None]:
+    parser = new_parser()
+    texts: list[str] = []
+    depth = 0
+    reading = False
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal depth, reading
+        depth += 1
+        if depth == 1 and name != "response":
+            raise DecodeError(
+                f"acknowledgement root is <{name[:40]}>, expected <response>"
+            )
+        if depth > MAX_DEPTH:
+            raise DecodeError(f"XML nested deeper than {MAX_DEPTH} elements")
+        reading = depth == 2 and name == "id_sms"
+        if reading:
+            texts.append("")
+
+    def characters(chunk: str) -> None:
+        if reading and depth == 2:
+            texts[-1] += chunk
+
+    def end(name: str) -> None:
+        nonlocal depth, reading
+        depth -= 1
+        reading = False
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    parse_safely(as_utf8(data), parser)
+    return [_decimal(text) for text in texts]
+
+
+def _json_ids(data: bytes) -> list[int | None]:
+    document = load_json(data)
+    if document.__class__ is not list:
+        raise DecodeError("JSON acknowledgement is not an array")
+    ids = []
+    for index, item in enumerate(document):
+        if item.__class__ is not dict:
+            raise DecodeError(f"JSON acknowledgement item {index} is not an object")
+        ids.append(_decimal(item.get("id_sms")))
+    return ids
+
+
+def decode_ack(body: bytes | str, format: Format | str) -> tuple[int, ...]:
+    """The ids an acknowledgement holds, in order (the gateway's side of `build_ack`).
+
+    Raises `DecodeError` when `body` is not a well-formed acknowledgement in `format`,
+    under the same safety rules as `decode`; ids that are not decimal integers are
+    skipped.
+    """
+    chosen = parse_format(format)
+    data = as_bytes(body, DEFAULT_LIMITS)
+    ids = _xml_ids(data) if chosen is Format.XML else _json_ids(data)
+    return tuple(id_sms for id_sms in ids if id_sms is not None)

@@ -1,0 +1,41 @@
+"""`decode`: the format-agnostic entry point."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from ._body import DEFAULT_LIMITS, Body, as_bytes, parse_format, sniff_format
+from ._errors import DecodeError
+from ._json import read_json
+from ._model import Batch, Format, Limits
+from ._xml import read_xml
+
+__all__ = ["decode"]
+
+
+def decode(
+    body: Body,
+    *,
+    format: Format | str | None = None,
+    tz: tzinfo | None = None,
+    limits: Limits | None = None,
+) -> Batch:
+    """Decode a status document of either format.
+
+    With `format` None the body says which it is: its first non-blank character
+    (after an optional UTF-8 byte-order mark) is ``<`` for XML, ``[`` or ``{`` for JSON.
+    Bad items become `ReportError` values in the batch; a document that cannot be read
+    raises a `DecodeError` and nothing else, whatever the body holds.
+    """
+    limits = limits or DEFAULT_LIMITS
+    chosen = None if format is None else parse_format(format)
+    data = as_bytes(body, limits)
+    if chosen is None:
+        chosen = sniff_format(data)
+        if chosen is None:
+            raise DecodeError(
+                "body is neither XML nor JSON: it does not start with '<', '[' or '{'"
+            )
+    if chosen is Format.XML:
+        return read_xml(data, tz, limits)
+    return read_json(data, tz, limits)
