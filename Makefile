@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.10+ and make:
 #   make demo   decode the bundled example payloads with the smsstatus command
-#   make test   lint, type-check and run the whole test suite with coverage
+#   make test   lint, type-check, run the whole test suite with coverage, build the docs
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,7 +16,7 @@ $(VENV)/.demo: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.test: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	touch $@ $(VENV)/.demo
 
 # Each example holds one deliberately bad item, so the command exits 1 on it.
@@ -29,6 +29,8 @@ test: $(VENV)/.test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict smsstatus
 	$(BIN)/python -m pytest --cov --cov-report=term
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis .nox \
+		docs/_build dist

@@ -1,7 +1,10 @@
-"""The ``smsstatus`` command: look at a payload from the terminal.
+"""The ``smsstatus`` command: look at a payload from the terminal, make one, or
+deliver one to a running server the way the gateway would.
 
-Exit status: 0 when every item decoded, 1 when some items were errors, 2 when the
-document was refused or the command could not run (a one-line message on stderr).
+Exit status of ``decode``: 0 when every item decoded, 1 when some items were errors;
+of ``replay``: 0 when nothing was lost, 1 otherwise.  Always 2 when the document was
+refused or the command could not run (a one-line message on stderr).  The commands
+only parse arguments and print: the work is done by the library's public modules.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from ._ack import build_ack
 from ._decode import decode
 from ._errors import DecodeError
 from ._model import Batch, ReportError, StatusReport, _wall_clock
+from .testing import Attempt, Delivery, Gateway, sample_payload
 
 __all__ = ["main"]
 
 _COLUMNS = ("id_sms", "time", "state", "sms", "viber", "final")
+# How many ids a line of ``replay`` output lists before it only counts the rest.
+_SHOWN_IDS = 20
 
 
 class _Refused(Exception):
@@ -122,6 +128,88 @@ def _decode_command(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if batch.errors else 0
 
 
+def _sample_command(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        payload = sample_payload(args.count, args.format, seed=args.seed, bad=args.bad)
+    except ValueError as exc:
+        raise _Refused(str(exc)) from exc
+    text = payload.decode("utf-8")
+    out.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _ids(ids: Sequence[int]) -> str:
+    shown = " ".join(map(str, ids[:_SHOWN_IDS]))
+    more = len(ids) - _SHOWN_IDS
+    return f"{shown} ... and {more} more" if more > 0 else shown or "-"
+
+
+def _print_attempt(attempt: Attempt, out: TextIO) -> None:
+    answer = attempt.error or f"HTTP {attempt.status}"
+    print(
+        f"attempt {attempt.number}: sent {len(attempt.sent)}, {answer}, "
+        f"acknowledged {len(attempt.acknowledged)}",
+        file=out,
+    )
+    print(f"  sent:         {_ids(attempt.sent)}", file=out)
+    print(f"  acknowledged: {_ids(attempt.acknowledged)}", file=out)
+
+
+def _unreachable(delivery: Delivery) -> str | None:
+    """Why ids were lost when the last attempts all failed in transport, else None."""
+    if not delivery.lost:
+        return None
+    last = [a for a in delivery.attempts if a.number == delivery.attempts[-1].number]
+    return last[-1].error if all(a.status is None for a in last) else None
+
+
+def _replay_command(args: argparse.Namespace, out: TextIO) -> int:
+    payload = _read_input(args.file)
+    try:
+        batch = decode(payload)
+        gateway = Gateway(batch.format, attempts=args.attempts)
+        delivery = gateway.deliver_http(args.url, payload, timeout=args.timeout)
+    except ValueError as exc:  # a DecodeError, or a URL that is not http(s)
+        raise _Refused(str(exc)) from exc
+    for attempt in delivery.attempts:
+        _print_attempt(attempt, out)
+    for error in batch.errors:
+        if error.id_sms is None:
+            print(
+                f"item {error.index} has no readable id_sms: it went out once and "
+                "can never be acknowledged",
+                file=out,
+            )
+    if delivery.lost:
+        print(
+            f"lost after {args.attempts} attempts: {_ids(sorted(delivery.lost))}",
+            file=out,
+        )
+    else:
+        print(f"nothing lost: {len(delivery.acknowledged)} acknowledged", file=out)
+    reason = _unreachable(delivery)
+    if reason is not None:
+        raise _Refused(f"{args.url}: {reason}")
+    return 1 if delivery.lost else 0
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a whole number >= 1, got 0")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smsstatus",
@@ -152,6 +240,58 @@ def _parser() -> argparse.ArgumentParser:
         "--ack", action="store_true", help="print the acknowledgement body instead"
     )
     decode_parser.set_defaults(run=_decode_command)
+
+    sample_parser = commands.add_parser(
+        "sample",
+        help="print a realistic payload, maybe with bad items",
+        description="Print a realistic status document such as the gateway sends, "
+        "with --bad of its items deliberately bad (they decode as errors).",
+    )
+    sample_parser.add_argument(
+        "--count", type=_count, default=10, help="how many items (default: 10)"
+    )
+    sample_parser.add_argument(
+        "--format", choices=["xml", "json"], default="xml", help="(default: xml)"
+    )
+    sample_parser.add_argument(
+        "--seed", type=int, help="the same seed prints the same payload"
+    )
+    sample_parser.add_argument(
+        "--bad", type=_count, default=0, help="how many of the items are bad"
+    )
+    sample_parser.set_defaults(run=_sample_command)
+
+    replay_parser = commands.add_parser(
+        "replay",
+        help="deliver a payload to a running server as the gateway would",
+        description="POST a status document to URL as the gateway would: first the "
+        "document as it is, then, up to --attempts attempts in all, the statuses "
+        "whose ids the answers did not acknowledge (bad items as their raw text).  "
+        "Prints each attempt, then the ids that would be lost.  Exit status 0: "
+        "nothing lost; 1: some ids lost; 2: the document was refused or the server "
+        "could not be reached.",
+    )
+    replay_parser.add_argument("url", metavar="URL", help="the endpoint's URL")
+    replay_parser.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="?",
+        default="-",
+        help="the payload, or - for stdin (the default)",
+    )
+    replay_parser.add_argument(
+        "--attempts",
+        type=_positive,
+        default=5,
+        help="attempts per status before it is lost (default: 5, as the gateway)",
+    )
+    replay_parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for each answer (default: 10)",
+    )
+    replay_parser.set_defaults(run=_replay_command)
     return parser
 
 

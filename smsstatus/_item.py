@@ -1,34 +1,63 @@
 """The per-item rules, shared by the XML and the JSON decoder.
 
-Both decoders pull the five raw field values out of an item (strings from XML; any
-JSON value from JSON; None where a field is absent) and hand them to
-`ItemReader.read`.  It has a fast path for well-formed items, which is nearly all of
-them: each test there is one cheap C-level call, and the report is built without
-re-running the model's validators.  Anything unusual, even an input that turns out
-fine (an id with spaces around it), goes to `_careful`, which applies the rules one
-field at a time and names the first bad field and its value.  The rules live here
-once, for both formats, and the hot loop stays short.
+A decoder pulls the raw field values out of an item (strings from XML; any JSON value
+from JSON; absent where a field is missing) and hands them to an `ItemReader`:
+
+- `ItemReader.fast` is the hot path, taken by nearly every item.  It accepts only the
+  exact, ordinary form of each field (an id of plain ASCII digits or a JSON int >= 0,
+  a time already seen or of the exact ``YYYY-MM-DD HH:MM:SS`` shape, statuses found by
+  one dictionary look-up) and builds the report without re-running the model's
+  validators.  It never decides that an item is bad: on anything unusual, even an input
+  that turns out fine (an id with blanks around it, a missing ``time``), it returns
+  None.  `ItemReader.shaped` is the same for a decoder that has already matched the
+  fields' shapes itself (the XML one, on a document written as the gateway writes it).
+- `ItemReader.careful` then applies the rules one field at a time and either builds
+  the report or names the first bad field and its value in a `ReportError`.
+
+So the rules live here once, for both formats, and the hot path stays short: each of
+its tests is one cheap C-level call, and its failures cost nothing but a second look.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
-from ._model import ReportError, Status, StatusReport, _unchecked_report
+from ._model import (
+    ReportError,
+    Status,
+    StatusReport,
+    _ReportBuilder,
+    _unchecked_report,
+)
 
-__all__ = ["ItemReader", "read_id"]
+__all__ = ["STATUS_BYTES", "TIME_PATTERN", "ItemReader", "read_id"]
 
 _STATUS = {status.value: status for status in Status}
+# The XML decoder looks a ``<state>``'s text up as the bytes between its tags.
+STATUS_BYTES = {status.value.encode(): status for status in Status}
+# A leg (`sms`, `viber`) may be absent or empty, which both mean None.
+_LEG: dict[Any, Status | None] = {None: None, "": None, **_STATUS}
+_LEG_BYTES: dict[Any, Status | None] = {None: None, **STATUS_BYTES}
 _STATUS_NAMES = ", ".join(_STATUS)
-_TIME_SHAPE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.ASCII).fullmatch
+# The one shape of a time on the wire, as a pattern for decoders that match a whole
+# item at once (the XML one) ...
+TIME_PATTERN = rb"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+# ... and as what its UTF-8 bytes become once every digit is made a zero: a test as
+# strict as the pattern (any other character, or a multi-byte one, changes the bytes)
+# and twice as fast as matching it, which counts when every time in a batch differs.
+_ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_TIME_SHAPE = b"0000-00-00 00:00:00"
 _SHOWN_CHARS = 60
 # Marks, in the per-document time cache, a string that is not a valid time.
 _BAD: Any = object()
 
 Raw = str | Callable[[], str]
+FastRead = Callable[[Mapping[str, Any]], "StatusReport | None"]
+ShapedRead = Callable[
+    [bytes, bytes, bytes, "bytes | None", "bytes | None"], "StatusReport | None"
+]
 
 
 class _BadField(ValueError):
@@ -38,18 +67,34 @@ class _BadField(ValueError):
 class ItemReader:
     """Turns the raw fields of one document's items into reports.
 
-    One reader serves one document.  It caches parsed times, since a batch repeats
-    the same few seconds over and over, and holds the caller's `tz`; nothing is shared
-    between documents.
+    One reader serves one document.  It caches parsed times, since a batch often
+    repeats the same few seconds, and holds the caller's `tz`; nothing is shared
+    between documents.  `states` maps a raw ``state`` value to its `Status` on the
+    fast path (`STATUS_BYTES` when the decoder passes bytes).
     """
 
-    __slots__ = ("_times", "_tz")
+    __slots__ = ("_times", "_tz", "fast", "shaped")
 
-    def __init__(self, tz: tzinfo | None) -> None:
+    fast: FastRead
+    """`fast(item)`: the report of `item`, a mapping with the keys ``id_sms``,
+    ``time``, ``state`` and maybe ``sms`` and ``viber``, or None when the item needs
+    `careful`."""
+
+    shaped: ShapedRead
+    """`shaped(id_sms, time, state, sms, viber)`: the same for fields, as bytes, that
+    the decoder has already matched against their wire shapes: `id_sms` ASCII
+    digits, `time` empty or `TIME_PATTERN`, `sms` / `viber` absent (None) or not
+    empty."""
+
+    def __init__(
+        self, tz: tzinfo | None, states: Mapping[Any, Status] = _STATUS
+    ) -> None:
         self._tz = tz
-        self._times: dict[str, Any] = {"": None}
+        self._times: dict[Any, Any] = {"": None, None: None}
+        self.fast = _fast_reader(tz, self._times, states)
+        self.shaped = _shaped_reader(tz)
 
-    def read(
+    def careful(
         self,
         index: int,
         id_raw: Any,
@@ -59,69 +104,11 @@ class ItemReader:
         viber_raw: Any,
         raw: Raw,
     ) -> StatusReport | ReportError:
-        """The item's report, or the `ReportError` saying why it is not one.
+        """The item's report, or the `ReportError` naming its first bad field.
 
         `raw` is the item as text, or a callable that makes it: only an error needs
         it, so a decoder can skip building it for good items.
         """
-        try:
-            if id_raw.__class__ is str and id_raw.isascii() and id_raw.isdigit():
-                id_sms = int(id_raw)
-            elif id_raw.__class__ is int and id_raw >= 0:
-                id_sms = id_raw
-            else:
-                raise _BadField
-            if time_raw is None:
-                time = None
-            elif time_raw.__class__ is str:
-                time = self._times.get(time_raw, _BAD)
-                if time is _BAD:
-                    time = self._parse_time(time_raw)
-                    if time is _BAD:
-                        raise _BadField
-            else:
-                raise _BadField
-            state = _STATUS[state_raw] if state_raw.__class__ is str else None
-            sms = None if sms_raw is None or sms_raw == "" else _STATUS[sms_raw]
-            viber = None if viber_raw is None or viber_raw == "" else _STATUS[viber_raw]
-        except (_BadField, KeyError, TypeError, ValueError):
-            # ValueError: an id longer than int() converts; TypeError: an unhashable
-            # JSON value looked up as a status.
-            return self._careful(
-                index, id_raw, time_raw, state_raw, sms_raw, viber_raw, raw
-            )
-        if state is None:
-            return self._careful(
-                index, id_raw, time_raw, state_raw, sms_raw, viber_raw, raw
-            )
-        return _unchecked_report(id_sms, time, state, sms, viber)
-
-    def _time(self, text: str) -> Any:
-        return self._times[text] if text in self._times else self._parse_time(text)
-
-    def _parse_time(self, text: str) -> Any:
-        value = _BAD
-        if _TIME_SHAPE(text):
-            try:
-                value = datetime.fromisoformat(text)
-            except ValueError:
-                pass  # the right shape, but not a real date-time (February 30)
-            else:
-                if self._tz is not None:
-                    value = value.replace(tzinfo=self._tz)
-        self._times[text] = value
-        return value
-
-    def _careful(
-        self,
-        index: int,
-        id_raw: Any,
-        time_raw: Any,
-        state_raw: Any,
-        sms_raw: Any,
-        viber_raw: Any,
-        raw: Raw,
-    ) -> StatusReport | ReportError:
         id_sms = None
         try:
             id_sms = read_id(id_raw)
@@ -143,6 +130,121 @@ class ItemReader:
             text = raw() if callable(raw) else raw
             return ReportError(index=index, id_sms=id_sms, reason=str(exc), raw=text)
         return _unchecked_report(id_sms, time, state, sms, viber)
+
+    def _time(self, text: str) -> Any:
+        times = self._times
+        if text in times:
+            return times[text]
+        value = _BAD
+        if text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS) == _TIME_SHAPE:
+            try:
+                value = datetime.fromisoformat(text)
+            except ValueError:
+                pass  # the right shape, but not a real date-time (February 30)
+            else:
+                if self._tz is not None:
+                    value = value.replace(tzinfo=self._tz)
+        times[text] = value
+        return value
+
+
+def _fast_reader(
+    tz: tzinfo | None, times: dict[Any, Any], states: Mapping[Any, Status]
+) -> FastRead:
+    # A closure: its names are cell and local look-ups, and it is called once per
+    # item, so every attribute look-up saved here is saved a hundred thousand times.
+    parse_time = datetime.fromisoformat
+    legs = _LEG
+    bad = _BAD
+    new = object.__new__
+    builder = _ReportBuilder
+    report_class = StatusReport
+
+    def fast(item: Mapping[str, Any]) -> StatusReport | None:
+        try:
+            id_raw = item["id_sms"]
+            if id_raw.__class__ is str:
+                if not (id_raw.isascii() and id_raw.isdigit()):
+                    return None
+                id_sms = int(id_raw)
+            elif id_raw.__class__ is int and id_raw >= 0:
+                id_sms = id_raw
+            else:
+                return None
+            time_raw = item["time"]
+            time = times.get(time_raw, bad)
+            if time is bad:
+                if time_raw.encode().translate(_ZERO_DIGITS) != _TIME_SHAPE:
+                    return None
+                time = parse_time(time_raw)
+                if tz is not None:
+                    time = time.replace(tzinfo=tz)
+                times[time_raw] = time
+            state = states[item["state"]]
+            if len(item) == 3:  # exactly the three keys just read: no legs
+                sms = viber = None
+            else:
+                sms = legs[item.get("sms")]
+                viber = legs[item.get("viber")]
+        except (AttributeError, KeyError, TypeError, ValueError):
+            # KeyError: a key missing, or not a status; TypeError: an unhashable
+            # JSON value looked up; AttributeError: a time that is not a string;
+            # ValueError: an id longer than int() converts, a time that is no real
+            # date-time or holds a lone surrogate.
+            return None
+        # `_unchecked_report`, written out: this is the hottest code of a decode.
+        report: Any = new(builder)
+        report.id_sms = id_sms
+        report.time = time
+        report.state = state
+        report.sms = sms
+        report.viber = viber
+        report.__class__ = report_class
+        return report  # type: ignore[no-any-return]
+
+    return fast
+
+
+def _shaped_reader(tz: tzinfo | None) -> ShapedRead:
+    # The times seen, by their bytes: a separate cache, since a bytes key meeting an
+    # equal-hashed str key in one dict would be compared with it.
+    times: dict[bytes, datetime | None] = {b"": None}
+    parse_time = datetime.fromisoformat
+    states = STATUS_BYTES
+    legs = _LEG_BYTES
+    bad = _BAD
+    new = object.__new__
+    builder = _ReportBuilder
+    report_class = StatusReport
+
+    def shaped(
+        id_sms: bytes,
+        time_raw: bytes,
+        state: bytes,
+        sms: bytes | None,
+        viber: bytes | None,
+    ) -> StatusReport | None:
+        try:
+            time = times.get(time_raw, bad)
+            if time is bad:
+                time = parse_time(time_raw.decode())
+                if tz is not None:
+                    time = time.replace(tzinfo=tz)
+                times[time_raw] = time
+            report: Any = new(builder)
+            report.id_sms = int(id_sms)
+            report.state = states[state]
+            report.sms = legs[sms]
+            report.viber = legs[viber]
+        except (KeyError, ValueError):
+            # KeyError: not a status; ValueError: an id longer than int() converts,
+            # or a time of the right shape that is no real date-time.
+            return None
+        report.time = time
+        report.__class__ = report_class
+        return report  # type: ignore[no-any-return]
+
+    return shaped
 
 
 def read_id(value: Any) -> int:

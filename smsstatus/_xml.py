@@ -1,23 +1,37 @@
 """XML: the gateway's ``<response><state …>…</state></response>`` document.
 
-Strategy.  We drive `xml.parsers.expat` directly, with handlers, instead of building an
-element tree and walking it:
+Strategy.  No element tree is ever built.  A document reaches the items by one of two
+roads, and both apply the per-item rules of `_item`:
 
-- Safety comes first and costs nothing per item.  The parser gets the same guards
-  `defusedxml` installs (any DOCTYPE, entity declaration or external reference raises
-  defusedxml's own exception from inside the parser, at once, before anything is
-  expanded or fetched), and the start-element handler refuses a document nested deeper
-  than `MAX_DEPTH`.  Size and item-count limits are checked before and during the parse.
-- Nothing but the reports is kept.  Each ``<state>`` is turned into a report (or a
-  per-item error) at its end tag, by the rules in `_item`, and dropped: memory is the
-  result plus the body, never a tree, and there is no tree for the garbage collector to
-  walk.
-- The body is always read as UTF-8, whatever its declaration says: the gateway sends
-  UTF-8, and a second code path for other encodings would be hostile input's favourite
-  place.  A UTF-16 body (it starts with a byte-order mark) is the one exception, since
-  every XML processor must read it: it is converted to UTF-8 first.
-- A bad item's `raw` is cut from the body by expat's byte offsets, so it is the
-  element exactly as sent, and is only cut for items that need it.
+- Written as the gateway writes it.  Nearly every real document is ASCII and has
+  one fixed form: an optional XML declaration, ``<response>``, ``<state>`` elements
+  whose attributes and text are digits, a time and status names, ``</response>``,
+  blanks between them.  `_read_as_written` recognises exactly that form with a few
+  regular expressions, in linear time, and reads the items from the matches.  Such a
+  document is well-formed and holds no DTD, reference, comment or CDATA, so expat
+  would accept it and see in it exactly what the patterns see; and nothing in it
+  needs expat's guards.  Any other byte anywhere sends the whole document down the
+  second road.
+- Anything else: `xml.parsers.expat`, driven directly with handlers.  The parser
+  gets the same guards `defusedxml` installs (any DOCTYPE, entity declaration or
+  external reference raises defusedxml's own exception from inside the parser, at
+  once, before anything is expanded or fetched); the start-element handler refuses a
+  document nested deeper than `MAX_DEPTH`; the body is fed to expat in slices, so it
+  never holds a copy of all of it.  The start handler is the only Python called per
+  element (expat appends end tags to a list itself): it reads a ``<state>`` there and
+  then, from its attributes and, while the body is read one byte per character, its
+  text cut from the body by expat's byte offsets.  Only an unusual item switches on
+  character-data and end handlers until its end tag, to read it exactly as expat
+  sees it.
+
+Either way memory is the result plus the body, and there is no tree for the garbage
+collector to walk.  Size and item-count limits are checked before and during the read.
+
+The body is always read as UTF-8, whatever its declaration says: the gateway sends
+UTF-8, and a second code path for other encodings would be hostile input's favourite
+place.  A UTF-16 body (it starts with a byte-order mark) is the one exception, since
+every XML processor must read it: it is converted to UTF-8 first.  A bad item's `raw`
+is cut from the body by byte offsets, so it is the element exactly as sent.
 
 Unknown attributes, elements other than ``<state>``, and anything nested inside a
 ``<state>`` are ignored (the text of a ``<state>`` is its own character data).
@@ -26,9 +40,10 @@ Unknown attributes, elements other than ``<state>``, and anything nested inside 
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Iterable
 from datetime import tzinfo
-from typing import NoReturn
+from typing import Any, NoReturn
 from xml.parsers import expat
 
 from defusedxml import (
@@ -40,7 +55,7 @@ from defusedxml import (
 
 from ._body import DEFAULT_LIMITS, Body, as_bytes
 from ._errors import DecodeError, PayloadTooLarge, UnsafePayload
-from ._item import ItemReader
+from ._item import STATUS_BYTES, TIME_PATTERN, ItemReader
 from ._model import Batch, Format, Limits, ReportError, StatusReport, _wall_clock
 
 __all__ = [
@@ -55,7 +70,28 @@ __all__ = [
 
 MAX_DEPTH = 64
 
+# How much of the body expat is given at a time: small enough that its copy of the
+# input stays small, large enough that the calls cost nothing.
+_CHUNK = 1 << 16
+
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+# A ``<state>`` exactly as the gateway writes it, from its start tag to its end tag.
+# Where this matches, expat's view of the element is the groups themselves: nothing
+# in them can be a reference, markup or a blank that expat would rewrite.
+_ITEM = (
+    rb'<state id_sms="([0-9]+)" time="(|' + TIME_PATTERN + rb')"'
+    rb'(?: sms="([a-z_]+)")?(?: viber="([a-z_]+)")?>([a-z_]+)</state>'
+)
+_BLANKS = rb"[ \t\r\n]*"  # XML's white space, and nothing else
+_GATEWAY_ITEMS = re.compile(_ITEM + _BLANKS).finditer
+_GATEWAY_HEAD = re.compile(
+    rb'(?:<\?xml version="1\.0" encoding="(?:utf|UTF)-8" ?\?>)?'
+    + _BLANKS
+    + b"<response>"
+    + _BLANKS
+).match
+_GATEWAY_TAIL = re.compile(b"</response>" + _BLANKS).fullmatch
 
 
 def _forbid_dtd(
@@ -98,8 +134,11 @@ def parse_safely(data: bytes, parser: expat.XMLParserType) -> None:
     parser.EntityDeclHandler = _forbid_entity
     parser.UnparsedEntityDeclHandler = _forbid_unparsed_entity
     parser.ExternalEntityRefHandler = _forbid_external
+    view = memoryview(data)
     try:
-        parser.Parse(data, True)
+        for at in range(0, len(view), _CHUNK):
+            parser.Parse(view[at : at + _CHUNK], False)
+        parser.Parse(b"", True)
     except expat.ExpatError as exc:
         raise DecodeError(
             f"malformed XML at line {exc.lineno}, column {exc.offset + 1}: "
@@ -148,70 +187,152 @@ def _wrong_root(name: str) -> DecodeError:
 def read_xml(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode an XML body that `as_bytes` has already checked."""
     data = as_utf8(data)
+    reader = ItemReader(tz, STATUS_BYTES)
+    reports = _read_as_written(data, reader, limits.max_reports)
+    errors: list[ReportError] = []
+    if reports is None:
+        reports, errors = _read_with_expat(data, reader, limits.max_reports)
+    return Batch(format=Format.XML, reports=tuple(reports), errors=tuple(errors))
+
+
+def _read_as_written(
+    data: bytes, reader: ItemReader, max_reports: int
+) -> list[StatusReport] | None:
+    """The reports of a document written exactly as the gateway writes it, every
+    item good; None when `data` is written any other way or an item breaks a rule
+    (expat then reads it all again, and says which).
+
+    Such a document is ASCII: an optional XML declaration, ``<response>``, items that
+    `_ITEM` matches, ``</response>``, and white space between them, nothing else.  So
+    it is well-formed, holds no DTD, reference, comment or CDATA, and is two levels
+    deep: expat would accept it and see in it exactly what the patterns see.
+    """
+    head = _GATEWAY_HEAD(data)
+    end = data.rfind(b"</response>")
+    if head is None or end < 0 or _GATEWAY_TAIL(data, end) is None:
+        return None
+    shaped = reader.shaped
+    reports: list[StatusReport] = []
+    at = head.end()
+    for index, item in enumerate(_GATEWAY_ITEMS(data, at, end)):
+        item_at, at_next = item.span()
+        if item_at != at:
+            return None  # something else lies between two items
+        if index == max_reports:
+            raise PayloadTooLarge(f"more than {max_reports} items")
+        id_sms, time, sms, viber, state = item.groups()
+        report = shaped(id_sms, time, state, sms, viber)
+        if report is None:
+            return None
+        reports.append(report)
+        at = at_next
+    if at != end:
+        return None  # something else lies before </response>
+    return reports
+
+
+def _read_with_expat(
+    data: bytes, reader: ItemReader, max_reports: int
+) -> tuple[list[StatusReport], list[ReportError]]:
+    """The items of any other document, read by expat with the guards."""
     parser = new_parser()
-    read = ItemReader(tz).read
-    max_reports = limits.max_reports
+    fast = reader.fast
+    find = data.find
+    startswith = data.startswith
     reports: list[StatusReport] = []
     errors: list[ReportError] = []
-    depth = 0
+    # Expat appends each end tag's name here itself: the depth of an element is the
+    # number of start tags so far minus len(ends), and no Python runs per end tag.
+    ends: list[str] = []
+    started = 0
     index = -1  # of the current item
-    attributes: dict[str, str] | None = None  # of the open <state>, None outside one
-    text = ""
-    start_at = 0
+    bytewise = False  # whether a byte offset in `data` is a character offset
+    # The item being read carefully, while there is one.
+    slow_attrs: dict[str, Any] = {}
+    slow_at = 0
+    slow_text: list[str] = []
 
-    def raw() -> str:
-        end = parser.CurrentByteIndex
-        if data.startswith(b"</state", end):  # else it was an empty-element tag
-            end = data.index(b">", end) + 1
-        return data[start_at:end].decode("utf-8", "replace")
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal depth, index, attributes, text, start_at
-        depth += 1
+    def start(name: str, attrs: dict[str, Any]) -> None:
+        nonlocal started, index, slow_attrs, slow_at, bytewise
+        started += 1
+        depth = started - len(ends)
         if depth == 2:
             if name == "state":
                 index += 1
                 if index == max_reports:
                     raise PayloadTooLarge(f"more than {max_reports} items")
-                attributes = attrs
-                text = ""
-                start_at = parser.CurrentByteIndex
+                at = parser.CurrentByteIndex
+                # The text is the bytes from the end of the start tag to the end
+                # tag, if that is the next markup.  Taking the first ">" for the
+                # end of the start tag is safe: one inside an attribute value would
+                # leave a quote and the tag's own ">" in the text, which then names
+                # no status, and so would markup, references or CDATA.
+                text_at = find(b">", at) + 1
+                text_end = find(b"<", text_at)
+                if bytewise and startswith(b"</state", text_end):
+                    # An attribute named "state" is unknown, so ignored: its place
+                    # can hold the text.
+                    attrs["state"] = data[text_at:text_end]
+                    report = fast(attrs)
+                    if report is not None:
+                        reports.append(report)
+                        return
+                slow_attrs = attrs
+                slow_at = at
+                slow_text.clear()
+                parser.CharacterDataHandler = slow_characters
+                parser.EndElementHandler = slow_end
         elif depth == 1:
             if name != "response":
                 raise _wrong_root(name)
+            # The text can be read from the bytes only if expat reads them as UTF-8,
+            # one byte per markup character.  It does not always: a body starting
+            # with '<' and a zero byte is UTF-16 to expat, whatever it is told.
+            bytewise = startswith(b"<response", parser.CurrentByteIndex)
         elif depth > MAX_DEPTH:
             raise _too_deep(parser)
 
-    def characters(chunk: str) -> None:
-        nonlocal text
-        if depth == 2 and attributes is not None:
-            text += chunk
+    def slow_characters(chunk: str) -> None:
+        if started - len(ends) == 2:
+            slow_text.append(chunk)
 
-    def end(name: str) -> None:
-        nonlocal depth, attributes
-        if depth == 2 and attributes is not None:
-            a = attributes
-            attributes = None
-            item = read(
-                index,
-                a.get("id_sms"),
-                a.get("time"),
-                text,
-                a.get("sms"),
-                a.get("viber"),
-                raw,
-            )
-            if item.__class__ is StatusReport:
-                reports.append(item)
-            else:
-                errors.append(item)  # type: ignore[arg-type]
-        depth -= 1
+    def slow_end(name: str) -> None:
+        ends.append(name)
+        if started - len(ends) != 1:
+            return  # the end of an element inside the item
+        parser.CharacterDataHandler = None
+        parser.EndElementHandler = ends.append
+        a = slow_attrs
+        item = reader.careful(
+            index,
+            a.get("id_sms"),
+            a.get("time"),
+            "".join(slow_text),
+            a.get("sms"),
+            a.get("viber"),
+            raw,
+        )
+        if isinstance(item, StatusReport):
+            reports.append(item)
+        else:
+            errors.append(item)
+
+    def raw() -> str:
+        stop = parser.CurrentByteIndex
+        if startswith(b"</state", stop):  # else it was an empty-element tag
+            stop = data.index(b">", stop) + 1
+        return data[slow_at:stop].decode("utf-8", "replace")
 
     parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
-    parse_safely(data, parser)
-    return Batch(format=Format.XML, reports=tuple(reports), errors=tuple(errors))
+    parser.EndElementHandler = ends.append
+    try:
+        parse_safely(data, parser)
+    finally:
+        # The handlers and the parser refer to each other; breaking the cycle frees
+        # the parser and this document's time cache now, not at the next collection.
+        parser.StartElementHandler = parser.EndElementHandler = None
+        parser.CharacterDataHandler = None
+    return reports, errors
 
 
 def decode_xml(

@@ -1,0 +1,1 @@
+"""The app that stores the gateway's delivery statuses."""

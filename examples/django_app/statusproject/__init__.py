@@ -1,0 +1,1 @@
+"""A minimal Django project that receives the gateway's delivery statuses."""

@@ -1,0 +1,467 @@
+"""The gateway in a box: deliver statuses to your endpoint the way the gateway does.
+
+The WebCom gateway has no sandbox that sends webhooks on demand, so this module plays
+its part in your tests::
+
+    from smsstatus.testing import Gateway, sample_reports
+
+    def test_endpoint_acknowledges_every_status():
+        gateway = Gateway("xml", shuffle=True, duplicate=0.1, seed=1)
+        delivery = gateway.deliver_wsgi(app, sample_reports(250, seed=1))
+        assert not delivery.lost
+
+Strategy.  One delivery loop, `Gateway.deliver`, talks to the endpoint through a
+``send(body, content_type) -> (status, answer)`` callable; `deliver_wsgi` and
+`deliver_http` only build that callable (a WSGI call in-process, a POST with urllib).
+The loop follows the gateway's retry rule: every status is POSTed in batches; a status
+whose id is missing from its batch's acknowledgement, or whose whole batch was answered
+with a non-2xx status, an unreadable body or a transport error (an `OSError` from
+`send`), is sent again, up to `attempts` attempts in all, and is then lost.  Disorder
+(`shuffle`, `duplicate`) is drawn from a private `random.Random(seed)` created for each
+delivery, so a delivery is the same every time for a given seed.
+
+A whole document can be delivered too (pass its bytes instead of reports, as the
+``smsstatus replay`` command does): the first attempt POSTs it unchanged, bad items
+included, and later attempts re-send what was not acknowledged, reports re-encoded and
+bad items as their raw text.  An item without a readable `id_sms` can never be
+acknowledged; it goes out with the first attempt only and is neither acknowledged nor
+lost.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import random
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import __version__
+from ._ack import decode_ack
+from ._body import parse_format
+from ._decode import decode
+from ._errors import DecodeError
+from ._json import encode_json
+from ._model import Format, Status, StatusReport
+from ._receive import _in_document_order
+from ._xml import encode_xml
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = [
+    "Attempt",
+    "Delivery",
+    "Gateway",
+    "Send",
+    "sample_payload",
+    "sample_reports",
+]
+
+Send = Callable[[bytes, str], tuple[int, bytes]]
+"""POSTs one body with its content type; returns the HTTP status and the answer's body.
+Raises `OSError` when the endpoint cannot be reached."""
+
+_CONTENT_TYPES = {
+    Format.XML: "text/xml; charset=utf-8",
+    Format.JSON: "application/json",
+}
+_USER_AGENT = f"smsstatus-gateway-simulator/{__version__}"
+
+
+@attrs.frozen
+class Attempt:
+    """One POST of one batch: the ids `sent` (in order, repeated when a report went
+    twice), the HTTP `status` (None after a transport error) and the sent ids the
+    answer `acknowledged`.
+
+    `number` is which attempt this was for the statuses in it (1 for the first); an
+    `error` says why nothing was acknowledged: a non-2xx status, an unreadable
+    answer or a transport error.
+    """
+
+    sent: tuple[int, ...]
+    status: int | None
+    acknowledged: tuple[int, ...]
+    number: int = attrs.field(kw_only=True)
+    error: str | None = attrs.field(default=None, kw_only=True)
+
+
+@attrs.frozen
+class Delivery:
+    """What a delivery achieved.
+
+    `acknowledged` holds the ids all of whose statuses were acknowledged, `lost` the
+    ids with a status still unacknowledged after the last attempt, and `attempts`
+    every POST in the order made.
+    """
+
+    acknowledged: frozenset[int]
+    lost: frozenset[int]
+    attempts: tuple[Attempt, ...]
+
+
+def _at_least(minimum: int) -> Callable[[Any, attrs.Attribute[int], int], None]:
+    def check(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+        if type(value) is not int or value < minimum:
+            raise ValueError(
+                f"{attribute.name} must be an int >= {minimum}, not {value!r}"
+            )
+
+    return check
+
+
+def _chance(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"duplicate must be a chance from 0.0 to 1.0, not {value!r}")
+
+
+# One item of a delivery: its id and what to send again for it, the report itself or,
+# for a bad item of a replayed document, its raw text.
+_Item = tuple[int, "StatusReport | str"]
+
+
+@attrs.frozen
+class Gateway:
+    """A simulated WebCom gateway sending statuses in `format` (``"xml"`` or
+    ``"json"``).
+
+    `attempts` is how many times a status is sent before it counts as lost (the real
+    gateway makes 5), `batch_size` how many statuses one POST holds at most.
+    `shuffle` sends each attempt's statuses in a random order, and `duplicate` is the
+    chance that a status is sent twice in the same attempt, the disorder real
+    deliveries show.  `seed` makes that disorder the same on every run.
+    """
+
+    format: Format = attrs.field(default=Format.XML, converter=parse_format)
+    attempts: int = attrs.field(default=5, kw_only=True, validator=_at_least(1))
+    batch_size: int = attrs.field(default=100, kw_only=True, validator=_at_least(1))
+    shuffle: bool = attrs.field(default=False, kw_only=True)
+    duplicate: float = attrs.field(default=0.0, kw_only=True, validator=_chance)
+    seed: int | None = attrs.field(default=None, kw_only=True)
+
+    def deliver(self, send: Send, reports: Iterable[StatusReport] | bytes) -> Delivery:
+        """Deliver `reports` through `send` and return what became of them.
+
+        `send(body, content_type)` POSTs one batch and returns ``(status, answer)``;
+        an `OSError` it raises counts as a transport error and its batch is sent
+        again; any other exception propagates.  `reports` may also be a whole
+        document (bytes) in this gateway's format: its first attempt is that
+        document unchanged (see the module's documentation).
+        """
+        if isinstance(reports, bytes):
+            items, first = self._read_payload(reports), reports
+        else:
+            items, first = [(report.id_sms, report) for report in reports], None
+        return self._run(send, items, first)
+
+    def deliver_wsgi(
+        self,
+        app: WSGIApplication,
+        reports: Iterable[StatusReport] | bytes,
+        *,
+        path: str = "/",
+    ) -> Delivery:
+        """Deliver `reports` to a WSGI `app` (Django's, Flask's...), called
+        in-process with a POST to `path` (which may hold a query string).
+
+        The request's host is ``testserver``, the name Django's test setup allows.
+        An exception raised by the app propagates, as in the frameworks' own test
+        clients, so its traceback shows in your test.
+        """
+        return self.deliver(_wsgi_sender(app, path), reports)
+
+    def deliver_http(
+        self,
+        url: str,
+        reports: Iterable[StatusReport] | bytes,
+        *,
+        timeout: float = 10.0,
+    ) -> Delivery:
+        """Deliver `reports` to a running server with real HTTP POSTs to `url`
+        (``http://`` or ``https://``).
+
+        Redirects are not followed (they count as a non-2xx answer); a refused
+        connection, a timeout after `timeout` seconds or a broken answer is a
+        transport error.
+        """
+        return self.deliver(_http_sender(url, timeout), reports)
+
+    def _read_payload(self, payload: bytes) -> list[_Item]:
+        batch = decode(payload, format=self.format)
+        items: list[_Item] = []
+        for item in _in_document_order(batch):
+            if isinstance(item, StatusReport):
+                items.append((item.id_sms, item))
+            elif item.id_sms is not None:
+                items.append((item.id_sms, item.raw))
+        return items
+
+    def _run(self, send: Send, items: Sequence[_Item], first: bytes | None) -> Delivery:
+        rng = random.Random(self.seed)
+        pending = list(range(len(items)))
+        log: list[Attempt] = []
+        for number in range(1, self.attempts + 1):
+            if number == 1 and first is not None:
+                posts = [(pending, first)]
+            elif pending:
+                order = self._disorder(pending, rng)
+                batches = [
+                    order[start : start + self.batch_size]
+                    for start in range(0, len(order), self.batch_size)
+                ]
+                posts = [
+                    (batch, _document(self.format, [items[i][1] for i in batch]))
+                    for batch in batches
+                ]
+            else:
+                break
+            taken: set[int] = set()
+            for batch, body in posts:
+                attempt = self._post(send, body, [items[i][0] for i in batch], number)
+                log.append(attempt)
+                acknowledged = set(attempt.acknowledged)
+                taken.update(i for i in batch if items[i][0] in acknowledged)
+            pending = [i for i in pending if i not in taken]
+        lost = frozenset(items[i][0] for i in pending)
+        return Delivery(
+            acknowledged=frozenset(item[0] for item in items) - lost,
+            lost=lost,
+            attempts=tuple(log),
+        )
+
+    def _disorder(self, pending: list[int], rng: random.Random) -> list[int]:
+        order = list(pending)
+        if self.duplicate:
+            order += [i for i in pending if rng.random() < self.duplicate]
+        if self.shuffle:
+            rng.shuffle(order)
+        return order
+
+    def _post(self, send: Send, body: bytes, ids: list[int], number: int) -> Attempt:
+        sent = tuple(ids)
+        try:
+            status, answer = send(body, _CONTENT_TYPES[self.format])
+        except OSError as exc:
+            return Attempt(
+                sent, None, (), number=number, error=f"transport error: {exc}"
+            )
+        if not 200 <= status < 300:
+            return Attempt(sent, status, (), number=number, error=f"HTTP {status}")
+        try:
+            answered = decode_ack(answer, self.format)
+        except DecodeError as exc:
+            return Attempt(
+                sent, status, (), number=number, error=f"unreadable answer: {exc}"
+            )
+        wanted = set(sent)
+        # The gateway matches the answer against what it sent: other ids mean nothing.
+        acknowledged = tuple(dict.fromkeys(i for i in answered if i in wanted))
+        return Attempt(sent, status, acknowledged, number=number)
+
+
+def _document(format: Format, pieces: Sequence[StatusReport | str]) -> bytes:
+    """A gateway document of reports and raw items (element or JSON text), in order."""
+    reports = [piece for piece in pieces if isinstance(piece, StatusReport)]
+    if len(reports) == len(pieces):
+        return encode_xml(reports) if format is Format.XML else encode_json(reports)
+    if format is Format.JSON:
+        encoded = iter(json.loads(encode_json(reports)))
+        return json.dumps(
+            [json.loads(p) if isinstance(p, str) else next(encoded) for p in pieces]
+        ).encode("utf-8")
+    # `encode_xml` writes a two-line head, one line per report, then the root's end.
+    lines = encode_xml(reports).decode("utf-8").splitlines(keepends=True)
+    elements = iter(lines[2:-1])
+    middle = [f"  {p}\n" if isinstance(p, str) else next(elements) for p in pieces]
+    return "".join([*lines[:2], *middle, lines[-1]]).encode("utf-8")
+
+
+def _wsgi_sender(app: WSGIApplication, path: str) -> Send:
+    if not path.startswith("/"):
+        raise ValueError(f"path must start with '/', not {path!r}")
+    path, _, query = path.partition("?")
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        environ: WSGIEnvironment = {
+            "REQUEST_METHOD": "POST",
+            "SCRIPT_NAME": "",
+            # PEP 3333: the decoded path's bytes, carried as latin-1.
+            "PATH_INFO": urllib.parse.unquote_to_bytes(path).decode("latin-1"),
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": content_type,
+            "CONTENT_LENGTH": str(len(body)),
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "testserver",
+            "HTTP_USER_AGENT": _USER_AGENT,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        statuses: list[str] = []
+        chunks: list[bytes] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
+            if exc_info is not None and statuses:
+                raise exc_info[1].with_traceback(exc_info[2])
+            statuses.append(status)
+            return chunks.append
+
+        start: StartResponse = start_response
+        result = app(environ, start)
+        try:
+            chunks.extend(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if not statuses:
+            raise RuntimeError("the WSGI app answered without calling start_response")
+        return int(statuses[-1].split(None, 1)[0]), b"".join(chunks)
+
+    return send
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # The gateway POSTs to the one URL it was given; a redirect is an error answer.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _http_sender(url: str, timeout: float) -> Send:
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"url must start with http:// or https://, not {url!r}")
+    opener = urllib.request.build_opener(_NoRedirects())
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={"Content-Type": content_type, "User-Agent": _USER_AGENT},
+        )
+        try:
+            with opener.open(request, timeout=timeout) as response:
+                return int(response.status), bytes(response.read())
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.read()
+        except urllib.error.URLError as exc:  # unreachable: keep just the reason
+            raise ConnectionError(str(exc.reason)) from exc
+        except http.client.HTTPException as exc:  # a broken answer
+            raise ConnectionError(f"broken answer: {exc!r}") from exc
+
+    return send
+
+
+# --- realistic samples -------------------------------------------------------------
+
+# How often each kind of message shows up, by final look of its statuses.
+_SMS_STATES = (Status.DELIVER, Status.SEND, Status.NOT_DELIVER, Status.EXPIRED)
+_SMS_WEIGHTS = (60, 15, 10, 8)
+_VIBER_STATES = (Status.READ, Status.DELIVER, Status.SEND, Status.EXPIRED)
+_VIBER_WEIGHTS = (45, 35, 12, 8)
+_START = datetime(2026, 1, 1, 8, 0, 0)
+
+
+def sample_reports(count: int, *, seed: int | None = None) -> list[StatusReport]:
+    """`count` realistic reports, as a busy account receives them.
+
+    Ids run upwards from a random message number with small gaps, times advance a
+    few seconds at a time through one day, ``send`` has no time, and each report
+    names the legs its message took: SMS, Viber, or Viber falling back to SMS.  The
+    same `seed` gives the same reports.
+    """
+    if count < 0:
+        raise ValueError(f"count must not be negative, got {count}")
+    rng = random.Random(seed)
+    id_sms = rng.randrange(1_000_000, 9_000_000)
+    time = _START + timedelta(days=rng.randrange(365))
+    reports = []
+    for _ in range(count):
+        id_sms += rng.choice((1, 1, 1, 2, 3))
+        time += timedelta(seconds=rng.randrange(0, 9))
+        route = rng.random()
+        sms = viber = None
+        if route < 0.55:
+            state = sms = rng.choices(_SMS_STATES, _SMS_WEIGHTS)[0]
+        elif route < 0.9:
+            state = viber = rng.choices(_VIBER_STATES, _VIBER_WEIGHTS)[0]
+        else:  # Viber did not reach the phone: the gateway fell back to SMS
+            viber = rng.choice((Status.NOT_DELIVER, Status.EXPIRED))
+            state = sms = rng.choices(_SMS_STATES, _SMS_WEIGHTS)[0]
+            if state is Status.DELIVER and rng.random() < 0.3:
+                state = sms = Status.PARTLY_DELIVER
+        reports.append(
+            StatusReport(
+                id_sms,
+                None if state is Status.SEND else time,
+                state,
+                sms=sms,
+                viber=viber,
+            )
+        )
+    return reports
+
+
+# Deliberately bad values, one field each; the id stays readable so that the item can
+# be acknowledged once the application stores it.
+_BAD_FIELDS = (
+    ("time", "2026-02-30 10:00:00"),
+    ("time", "26.11.2026 09:14:02"),
+    ("state", "delivered"),
+    ("state", ""),
+    ("sms", "unknown"),
+)
+
+
+def sample_payload(
+    count: int, format: Format | str = "xml", *, seed: int | None = None, bad: int = 0
+) -> bytes:
+    """A realistic gateway document of `count` items, `bad` of them deliberately
+    bad (an impossible date, a time in another shape, an unknown or missing status,
+    an unknown leg status), at random places.
+
+    The reports are `sample_reports(count, seed=seed)`; as in the gateway's own JSON
+    documents, JSON items carry no ``sms`` / ``viber`` fields.
+    """
+    chosen = parse_format(format)
+    if not 0 <= bad <= count:
+        raise ValueError(f"bad must be from 0 to count ({count}), got {bad}")
+    reports = sample_reports(count, seed=seed)
+    rng = random.Random(seed)
+    kinds: tuple[tuple[str, str], ...] = _BAD_FIELDS
+    if chosen is Format.JSON:
+        reports = [attrs.evolve(r, sms=None, viber=None) for r in reports]
+        kinds = tuple(kind for kind in _BAD_FIELDS if kind[0] != "sms")
+    pieces: list[StatusReport | str] = list(reports)
+    for at in rng.sample(range(count), bad):
+        pieces[at] = _bad_item(reports[at], rng.choice(kinds), chosen)
+    return _document(chosen, pieces)
+
+
+def _bad_item(report: StatusReport, kind: tuple[str, str], format: Format) -> str:
+    fields: dict[str, str] = json.loads(encode_json([report]))[0]
+    field, value = kind
+    fields[field] = value
+    if format is Format.JSON:
+        return json.dumps(fields)
+    state = fields.pop("state")
+    attributes = "".join(f' {name}="{text}"' for name, text in fields.items())
+    return f"<state{attributes}>{state}</state>"

@@ -1,0 +1,98 @@
+"""bench/bench.py, run at a tiny size so that it cannot rot.
+
+The benchmark's figures depend on the machine, so this checks the shape of its report
+(every table, row and column is there and every figure is a number), never a speed.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
+CASES = (
+    "smsstatus XML",
+    "floor XML (defusedxml)",
+    "xmltodict+pydantic",
+    "smsstatus JSON",
+    "floor JSON (json.loads)",
+    "json+pydantic",
+)
+NUMBER = re.compile(r"\d+\.\d+")
+TINY = ("--sizes", "1,7", "--rounds", "2", "--items", "7", "--memory-items", "50")
+
+
+@pytest.fixture(scope="module")
+def report() -> str:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *TINY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def table(report: str, heading: str) -> list[list[str]]:
+    """The cells of the Markdown table under `heading`, header row first."""
+    section = report.split(f"## {heading}", 1)[1].split("##", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    assert re.fullmatch(r"\|(-+:?\|)+", rows[1]), rows[1]  # the separator row
+    return [
+        [cell.strip() for cell in row.strip("|").split("|")]
+        for row in [rows[0], *rows[2:]]
+    ]
+
+
+def test_header_names_python_and_machine(report: str) -> None:
+    first = report.splitlines()[0]
+    assert first.startswith("smsstatus ")
+    assert f"Python {sys.version_info.major}.{sys.version_info.minor}" in first
+    assert "median of 2 rounds" in first
+
+
+def test_time_table_has_every_case_at_every_size(report: str) -> None:
+    header, *rows = table(report, "Time, µs per item")
+    assert header == ["case", "N=1", "N=7"]
+    assert [row[0] for row in rows] == list(CASES)
+    for row in rows:
+        assert all(NUMBER.fullmatch(cell) and float(cell) > 0 for cell in row[1:]), row
+
+
+def test_ratio_table_compares_ours_to_each_floor_and_peer(report: str) -> None:
+    header, *rows = table(report, "Ratio, ours / other (lower is better)")
+    assert header == ["comparison", "N=1", "N=7"]
+    assert [row[0] for row in rows] == [
+        "smsstatus XML / floor XML (defusedxml)",
+        "smsstatus XML / xmltodict+pydantic",
+        "smsstatus JSON / floor JSON (json.loads)",
+        "smsstatus JSON / json+pydantic",
+    ]
+    for row in rows:
+        assert all(NUMBER.fullmatch(cell) and float(cell) > 0 for cell in row[1:]), row
+
+
+def test_memory_table_gives_peak_over_kept(report: str) -> None:
+    header, *rows = table(report, "Memory, decoding 50 items")
+    assert header == ["format", "peak traced MiB", "kept by Batch MiB", "peak / kept"]
+    assert [row[0] for row in rows] == ["XML", "JSON"]
+    for row in rows:
+        assert all(NUMBER.fullmatch(cell) for cell in row[1:]), row
+        assert float(row[3]) >= 1.0  # the peak includes what is kept
+
+
+def test_every_target_gets_a_verdict(report: str) -> None:
+    lines = report.split("## Targets", 1)[1].strip().splitlines()
+    verdicts = [line.split(" ", 1)[0] for line in lines]
+    assert len(lines) == 7
+    assert set(verdicts) <= {"PASS", "FAIL", "SKIP"}
+    # N=1 was run, so the per-document target is judged; N=10 000 was not.
+    assert verdicts[4] in {"PASS", "FAIL"}
+    assert verdicts[:4] == ["SKIP"] * 4
+    assert verdicts[5:] == ["SKIP"] * 2  # memory targets are set at 100 000 items

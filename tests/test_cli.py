@@ -1,0 +1,222 @@
+"""The ``smsstatus decode`` command, run in-process (and once as a subprocess)."""
+
+from __future__ import annotations
+
+import io
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from smsstatus import Status, StatusReport, build_ack, encode_json, encode_xml
+from smsstatus._cli import main
+
+ROOT = Path(__file__).parent.parent
+EXAMPLES = ROOT / "examples"
+HOSTILE = Path(__file__).parent / "data" / "hostile"
+
+GOOD = [
+    StatusReport(4007, None, Status.DELIVER, sms=Status.DELIVER),
+    StatusReport(4008, None, Status.READ, viber=Status.READ),
+]
+MIXED_JSON = (
+    b'[{"id_sms": "1", "time": "2011-01-01 12:57:46", "state": "read",'
+    b' "viber": "read"},'
+    b' {"id_sms": "2", "time": "", "state": "nope"}]'
+)
+
+
+def write(tmp_path: Path, name: str, body: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(body)
+    return str(path)
+
+
+class Stdin:
+    """A stand-in for `sys.stdin` with a binary buffer, as the command reads it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.buffer = io.BytesIO(data)
+
+
+@pytest.mark.parametrize("encode", [encode_xml, encode_json])
+def test_exit_0_when_every_item_decoded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], encode: object
+) -> None:
+    path = write(tmp_path, "ok", encode(GOOD))  # type: ignore[operator]
+    assert main(["decode", path]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["id_sms", "time", "state", "sms", "viber", "final"]
+    assert lines[1].split() == ["4007", "-", "deliver", "deliver", "-"]
+    assert lines[2].split() == ["4008", "-", "read", "-", "read", "final"]
+    assert "2 reports, 0 errors" in out
+
+
+def test_exit_1_when_some_items_were_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["decode", write(tmp_path, "mixed.json", MIXED_JSON)]) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "1 reports, 1 errors (json)" in out
+    assert "error in item 1 (id_sms=2): state" in out
+    assert '  raw: {"id_sms": "2", "time": "", "state": "nope"}' in out
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "empty"),
+        (b"<response>", "malformed XML"),
+        (b"[", "malformed JSON"),
+        (b"hello", "neither XML nor JSON"),
+        ((HOSTILE / "billion-laughs.xml").read_bytes(), "refused"),
+    ],
+)
+def test_exit_2_when_the_document_was_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: bytes, message: str
+) -> None:
+    assert main(["decode", write(tmp_path, "bad", body)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("smsstatus: ")
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_exit_2_when_the_file_cannot_be_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.xml"
+    assert main(["decode", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"smsstatus: cannot read {missing}")
+    assert err.count("\n") == 1
+    assert main(["decode", str(tmp_path)]) == 2  # a directory
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_bundled_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("statuses.xml", "statuses.json"):
+        assert main(["decode", str(EXAMPLES / name)]) == 1
+        out = capsys.readouterr().out
+        assert "11 reports, 1 errors" in out
+
+
+def test_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decode", "--json", write(tmp_path, "m", MIXED_JSON)]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [
+        {
+            "id_sms": 1,
+            "time": "2011-01-01 12:57:46",
+            "state": "read",
+            "sms": None,
+            "viber": "read",
+            "final": True,
+        },
+        {
+            "error": lines[1]["error"],
+            "index": 1,
+            "id_sms": 2,
+            "raw": '{"id_sms": "2", "time": "", "state": "nope"}',
+        },
+    ]
+    assert "state" in lines[1]["error"]
+
+
+def test_tz(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "m", MIXED_JSON)
+    assert main(["decode", "--json", "--tz", "Europe/Moscow", path]) == 1
+    first = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert first["time"] == "2011-01-01 12:57:46+03:00"
+
+
+def test_an_unknown_tz_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["decode", "--tz", "Mars/Olympus", write(tmp_path, "m", MIXED_JSON)])
+    assert info.value.code == 2
+    assert "unknown time zone 'Mars/Olympus'" in capsys.readouterr().err
+
+
+def test_ack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decode", "--ack", write(tmp_path, "m", MIXED_JSON)]) == 1
+    out, err = capsys.readouterr()
+    assert out == build_ack([1], "json").body.decode() + "\n"
+    assert err.startswith("not acknowledged: item 1: state")
+    assert main(["decode", "--ack", write(tmp_path, "x", encode_xml(GOOD))]) == 0
+    out, err = capsys.readouterr()
+    assert out == build_ack([4007, 4008], "xml").body.decode() + "\n"
+    assert err == ""
+
+
+def test_json_and_ack_exclude_each_other(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["decode", "--json", "--ack", write(tmp_path, "m", MIXED_JSON)])
+    assert info.value.code == 2
+
+
+def test_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", Stdin(encode_xml(GOOD)))
+    assert main(["decode", "--json", "-"]) == 0
+    assert [
+        json.loads(line)["id_sms"] for line in capsys.readouterr().out.splitlines()
+    ] == [
+        4007,
+        4008,
+    ]
+    monkeypatch.setattr(sys, "stdin", Stdin(b""))
+    assert main(["decode", "-"]) == 2
+    assert "empty" in capsys.readouterr().err
+
+
+def test_format_forcing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "x", encode_xml(GOOD))
+    assert main(["decode", "--format", "xml", path]) == 0
+    capsys.readouterr()
+    assert main(["decode", "--format", "json", path]) == 2
+    assert "malformed JSON" in capsys.readouterr().err
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([])
+    assert info.value.code == 2
+
+
+def test_python_dash_m() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "smsstatus", "decode", "examples/statuses.xml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "11 reports, 1 errors (xml)" in result.stdout
+    assert "error in item 11 (id_sms=5100242): time" in result.stdout
+    assert result.stderr == ""
+
+
+def test_the_main_module(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(
+        sys, "argv", ["smsstatus", "decode", str(EXAMPLES / "statuses.json")]
+    )
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("smsstatus", run_name="__main__")
+    assert info.value.code == 1
+    assert "11 reports, 1 errors (json)" in capsys.readouterr().out
