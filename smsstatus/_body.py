@@ -3,6 +3,7 @@ and (for `decode`) tell its format."""
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from ._errors import DecodeError, PayloadTooLarge
@@ -14,8 +15,10 @@ Body = bytes | bytearray | memoryview | str
 
 DEFAULT_LIMITS = Limits()
 
-# The first byte that is not a UTF-8 byte-order mark or blank.
-_FIRST_BYTE = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*(.)", re.DOTALL).match
+_NOT_BLANK = re.compile(rb"[^ \t\r\n]").search
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# How much of a UTF-16 body is decoded to find its first character.
+_UTF16_HEAD = 4096
 
 
 def as_bytes(body: Body, limits: Limits) -> bytes:
@@ -40,7 +43,7 @@ def as_bytes(body: Body, limits: Limits) -> bytes:
         raise PayloadTooLarge(
             f"body is {len(data)} bytes, over the limit of {limits.max_bytes}"
         )
-    if _FIRST_BYTE(data) is None:
+    if not _first_character(data):
         raise DecodeError("body is empty")
     return data
 
@@ -48,13 +51,23 @@ def as_bytes(body: Body, limits: Limits) -> bytes:
 def sniff_format(data: bytes) -> Format | None:
     """The format the body's first non-blank character says, or None when it says
     neither (the body is blank or starts with something else)."""
-    match = _FIRST_BYTE(data)
-    first = match.group(1) if match else b""
-    if first == b"<":
+    first = _first_character(data)
+    if first == "<":
         return Format.XML
-    if first in (b"[", b"{"):
+    if first in ("[", "{"):
         return Format.JSON
     return None
+
+
+def _first_character(data: bytes) -> str:
+    """The first character after a byte-order mark that is not blank, or "" if
+    there is none: UTF-16 for a body with a UTF-16 mark, else the first byte."""
+    if data.startswith(_UTF16_BOMS):
+        head = data[:_UTF16_HEAD].decode("utf-16", "ignore")
+        return head.lstrip(" \t\r\n")[:1]
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    match = _NOT_BLANK(data, start)
+    return chr(match.group()[0]) if match else ""
 
 
 def parse_format(value: Format | str) -> Format:

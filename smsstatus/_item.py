@@ -285,10 +285,7 @@ def _describe(value: Any) -> str:
 def _show(value: Any) -> str:
     """`value` for a reason string, cut short: reasons are logged and displayed, and
     must not repeat an unbounded input."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int with more digits than repr() will write
-        return "a very long number"
+    text = repr(value)
     if len(text) > _SHOWN_CHARS:
         text = text[: _SHOWN_CHARS - 6] + "…" + text[-5:]
     return text

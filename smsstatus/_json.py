@@ -46,8 +46,11 @@ def _as_text(item: Any) -> str:
     # ASCII escapes keep `raw` storable even when the item holds a lone surrogate.
     try:
         return json.dumps(item)
-    except (ValueError, RecursionError):  # pragma: no cover - loads would have failed
-        return repr(item)[:1000]
+    except RecursionError as exc:
+        # json.loads read the item a few stack frames higher up than this: an item
+        # nested right at its limit reads but cannot be written back.  Without its
+        # raw text it would be lost, so the whole document is refused instead.
+        raise DecodeError("JSON nested too deep to keep a bad item's raw text") from exc
 
 
 def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:

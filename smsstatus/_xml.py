@@ -74,7 +74,12 @@ MAX_DEPTH = 64
 # input stays small, large enough that the calls cost nothing.
 _CHUNK = 1 << 16
 
-_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_UTF16_STARTS = {
+    codecs.BOM_UTF16_LE: "utf-16",
+    codecs.BOM_UTF16_BE: "utf-16",
+    b"<\x00": "utf-16-le",
+    b"\x00<": "utf-16-be",
+}
 
 # A ``<state>`` exactly as the gateway writes it, from its start tag to its end tag.
 # Where this matches, expat's view of the element is the groups themselves: nothing
@@ -157,13 +162,19 @@ def parse_safely(data: bytes, parser: expat.XMLParserType) -> None:
 
 
 def as_utf8(data: bytes) -> bytes:
-    """`data` itself, or converted to UTF-8 when it starts with a UTF-16 mark."""
-    if not data.startswith(_UTF16_BOMS):
+    """`data` itself, or converted to UTF-8 when it is UTF-16: it starts with a UTF-16
+    mark, or with ``<`` and a zero byte, which expat takes for UTF-16 whatever it is
+    told, so that byte offsets and raw text always refer to UTF-8."""
+    codec = _UTF16_STARTS.get(data[:2])
+    if codec is None:
         return data
     try:
-        return data.decode("utf-16").encode("utf-8")
+        text = data.decode(codec)
     except UnicodeError as exc:
-        raise DecodeError("body starts with a UTF-16 mark but is not UTF-16") from exc
+        raise DecodeError("body starts as UTF-16 but is not UTF-16") from exc
+    if "\x00" in text:  # never in XML; and "<\x00" again would look like UTF-16
+        raise DecodeError("body holds a NUL character: it is not UTF-16 XML")
+    return text.encode("utf-8")
 
 
 def new_parser() -> expat.XMLParserType:

@@ -269,7 +269,15 @@ def test_an_xml_declaration_must_open_the_document() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"response", b"\x00<response/>", b"  ?", b"null", b"42", b'"text"', b"\xff\xfe"],
+    [
+        b"response",
+        b"\x00<response/>",
+        b"  ?",
+        b"null",
+        b"42",
+        b'"text"',
+        b"\xff\xfex\x00",
+    ],
 )
 def test_a_body_neither_format_is_refused(body: bytes) -> None:
     with pytest.raises(DecodeError, match="neither XML nor JSON"):
@@ -359,10 +367,13 @@ def test_a_body_of_another_type_is_a_programming_error(body: object) -> None:
 # --- document-level refusals common to both formats --------------------------------
 
 
-@pytest.mark.parametrize("body", [b"", "", bytearray(), memoryview(b"")])
+@pytest.mark.parametrize(
+    "body",
+    [b"", "", bytearray(), memoryview(b""), b" \r\n\t", b"\xef\xbb\xbf ", b"\xff\xfe"],
+)
 @pytest.mark.parametrize("format", [None, "xml", "json"])
 def test_an_empty_body_is_refused(body: object, format: str | None) -> None:
-    with pytest.raises(DecodeError, match="empty"):
+    with pytest.raises(DecodeError, match="body is empty"):
         decode(body, format=format)  # type: ignore[arg-type]
 
 
