@@ -91,7 +91,8 @@ _ITEM = (
 _BLANKS = rb"[ \t\r\n]*"  # XML's white space, and nothing else
 _GATEWAY_ITEMS = re.compile(_ITEM + _BLANKS).finditer
 _GATEWAY_HEAD = re.compile(
-    rb'(?:<\?xml version="1\.0" encoding="(?:utf|UTF)-8" ?\?>)?'
+    # The gateway's declaration, or the one ElementTree writes (single quotes).
+    rb"""(?:<\?xml version=(["'])1\.0\1(?: encoding=(["'])(?:utf|UTF)-8\2)? ?\?>)?"""
     + _BLANKS
     + b"<response>"
     + _BLANKS
