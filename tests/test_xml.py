@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -268,3 +269,29 @@ def test_items_across_any_internal_buffer_boundary(shift: int) -> None:
         assert error.raw == bad
         assert error.id_sms == 7
         assert error.index == len(batch.reports) - 1
+
+
+@pytest.mark.parametrize("declaration", [True, False])
+def test_a_document_written_by_elementtree_reads_the_same(declaration: bool) -> None:
+    # ElementTree writes a single-quoted declaration and no blanks between elements.
+    reports = [
+        StatusReport(
+            7, datetime(2026, 1, 2, 3, 4, 5), Status.DELIVER, sms=Status.DELIVER
+        ),
+        StatusReport(8, None, Status.SEND, viber=Status.SEND),
+    ]
+    root = ET.Element("response")
+    for report in reports:
+        attributes = {"id_sms": str(report.id_sms), "time": _wall(report.time)}
+        if report.sms:
+            attributes["sms"] = report.sms.value
+        if report.viber:
+            attributes["viber"] = report.viber.value
+        ET.SubElement(root, "state", attributes).text = report.state.value
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=declaration)
+    assert body.startswith(b"<?xml version='1.0'") is declaration
+    assert decode_xml(body) == Batch(Format.XML, tuple(reports), ())
+
+
+def _wall(time: datetime | None) -> str:
+    return "" if time is None else time.strftime("%Y-%m-%d %H:%M:%S")
