@@ -89,8 +89,8 @@ def test_malformed_json_is_refused_with_a_position(body: str) -> None:
 
 
 def test_malformed_json_reports_the_line() -> None:
-    with pytest.raises(DecodeError, match="malformed JSON at line 3, column 1"):
-        decode_json('[\n{"id_sms": "1"},\n]')
+    with pytest.raises(DecodeError, match="malformed JSON at line 3, column 11"):
+        decode_json('[\n{"id_sms": "1"},\n{"id_sms" 2}]')
 
 
 @pytest.mark.parametrize(
