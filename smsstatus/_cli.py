@@ -74,8 +74,8 @@ def _print_table(batch: Batch, out: TextIO) -> None:
             file=out,
         )
     print(
-        f"\n{len(batch.reports)} reports, {len(batch.errors)} errors "
-        f"({batch.format.value})",
+        f"\n{_counted(len(batch.reports), 'report')}, "
+        f"{_counted(len(batch.errors), 'error')} ({batch.format.value})",
         file=out,
     )
     for error in batch.errors:
@@ -84,6 +84,10 @@ def _print_table(batch: Batch, out: TextIO) -> None:
             file=out,
         )
         print(f"  raw: {error.raw}", file=out)
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _report_json(report: StatusReport) -> dict[str, Any]:

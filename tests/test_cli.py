@@ -63,7 +63,7 @@ def test_exit_1_when_some_items_were_errors(
     assert main(["decode", write(tmp_path, "mixed.json", MIXED_JSON)]) == 1
     out, err = capsys.readouterr()
     assert err == ""
-    assert "1 reports, 1 errors (json)" in out
+    assert "1 report, 1 error (json)" in out
     assert "error in item 1 (id_sms=2): state" in out
     assert '  raw: {"id_sms": "2", "time": "", "state": "nope"}' in out
 
@@ -107,7 +107,7 @@ def test_the_bundled_examples(capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("statuses.xml", "statuses.json"):
         assert main(["decode", str(EXAMPLES / name)]) == 1
         out = capsys.readouterr().out
-        assert "11 reports, 1 errors" in out
+        assert "11 reports, 1 error" in out
 
 
 def test_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -205,7 +205,7 @@ def test_python_dash_m() -> None:
         check=False,
     )
     assert result.returncode == 1
-    assert "11 reports, 1 errors (xml)" in result.stdout
+    assert "11 reports, 1 error (xml)" in result.stdout
     assert "error in item 11 (id_sms=5100242): time" in result.stdout
     assert result.stderr == ""
 
@@ -219,4 +219,4 @@ def test_the_main_module(
     with pytest.raises(SystemExit) as info:
         runpy.run_module("smsstatus", run_name="__main__")
     assert info.value.code == 1
-    assert "11 reports, 1 errors (json)" in capsys.readouterr().out
+    assert "11 reports, 1 error (json)" in capsys.readouterr().out

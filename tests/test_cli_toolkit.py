@@ -255,5 +255,5 @@ def test_replay_refusals_exit_2(
 def test_decode_still_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     payload = sample_payload(4, "json", seed=1, bad=1)
     assert main(["decode", write_payload(tmp_path, payload)]) == 1
-    assert "3 reports, 1 errors (json)" in capsys.readouterr().out
+    assert "3 reports, 1 error (json)" in capsys.readouterr().out
     assert isinstance(smsstatus.decode(payload).reports[0], StatusReport)
