@@ -107,9 +107,12 @@ def _xml_ids(data: bytes) -> list[int | None]:
             )
         if depth > MAX_DEPTH:
             raise DecodeError(f"XML nested deeper than {MAX_DEPTH} elements")
-        reading = depth == 2 and name == "id_sms"
-        if reading:
-            texts.append("")
+        if depth == 2:
+            # Its text is all its own character data, as for a <state>: text after
+            # a nested element counts too.
+            reading = name == "id_sms"
+            if reading:
+                texts.append("")
 
     def characters(chunk: str) -> None:
         if reading and depth == 2:
@@ -117,8 +120,9 @@ def _xml_ids(data: bytes) -> list[int | None]:
 
     def end(name: str) -> None:
         nonlocal depth, reading
+        if depth == 2:
+            reading = False
         depth -= 1
-        reading = False
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end

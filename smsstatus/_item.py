@@ -89,6 +89,10 @@ class ItemReader:
     def __init__(
         self, tz: tzinfo | None, states: Mapping[Any, Status] = _STATUS
     ) -> None:
+        if tz is not None and not isinstance(tz, tzinfo):
+            # Checked here, not when the first time is read: a wrong `tz` must fail
+            # on every document, not only on those that carry a time.
+            raise TypeError(f"tz must be a datetime.tzinfo or None, not {tz!r}")
         self._tz = tz
         self._times: dict[Any, Any] = {"": None, None: None}
         self.fast = _fast_reader(tz, self._times, states)
@@ -258,7 +262,7 @@ def read_id(value: Any) -> int:
         return int(value)
     if value.__class__ is not str:
         raise _BadField(f"id_sms: expected decimal digits, got {_describe(value)}")
-    digits = value.strip()
+    digits = value.strip(" \t\r\n")  # XML's and JSON's blanks, no others
     if not (digits.isascii() and digits.isdigit()):
         raise _BadField(f"id_sms: expected decimal digits, got {_show(value)}")
     try:

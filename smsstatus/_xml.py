@@ -71,8 +71,10 @@ __all__ = [
 MAX_DEPTH = 64
 
 # How much of the body expat is given at a time: small enough that its copy of the
-# input stays small, large enough that the calls cost nothing.
-_CHUNK = 1 << 16
+# input stays small next to the body, large enough that the calls cost nothing and
+# that a token spanning many pieces stays rare: expat before 2.6 reads an unfinished
+# token again from its start with every piece, quadratic in the token's length.
+_CHUNK = 1 << 20
 
 _UTF16_STARTS = {
     codecs.BOM_UTF16_LE: "utf-16",

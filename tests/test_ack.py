@@ -192,3 +192,9 @@ def test_decode_ack_reads_utf16() -> None:
         .encode("utf-16")
     )
     assert decode_ack(body, "xml") == (1, 2)
+
+
+def test_decode_ack_reads_all_of_an_ids_own_text_as_decode_does() -> None:
+    # decode() reads a <state>'s text around nested elements; the ack reader agrees.
+    body = b"<response><id_sms>1<b>9</b>2</id_sms><id_sms>7</id_sms></response>"
+    assert decode_ack(body, "xml") == (12, 7)

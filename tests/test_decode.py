@@ -9,6 +9,7 @@ into the bytes.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -447,3 +448,25 @@ def test_tz_is_attached_not_converted(doc: bytes, tz: tzinfo) -> None:
             assert zoned.time.tzinfo is tz
             assert zoned.time.replace(tzinfo=None) == plain.time
         assert attrs.evolve(zoned, time=plain.time) == plain
+
+
+@pytest.mark.parametrize("body", [encode_xml([]), b"[]"])
+def test_a_tz_that_is_not_a_tzinfo_fails_even_without_times(body: bytes) -> None:
+    # Caught before any item is read: not only once a document carries a time.
+    with pytest.raises(TypeError, match=r"tz must be a datetime\.tzinfo"):
+        decode(body, tz="UTC")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("padded", "accepted"),
+    [(" 5 ", True), ("\t5\r\n", True), ("\u00a05", False), ("5\u3000", False)],
+)
+def test_only_xml_and_json_blanks_surround_an_id(padded: str, accepted: bool) -> None:
+    xml_body = f'<response><state id_sms="{padded}" time="">send</state></response>'
+    json_body = json.dumps([{"id_sms": padded, "time": "", "state": "send"}])
+    for body in (xml_body, json_body):
+        batch = decode(body)
+        if accepted:
+            assert batch.reports == (StatusReport(5, None, Status.SEND),)
+        else:
+            assert batch.errors[0].reason.startswith("id_sms: expected decimal digits")
