@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 import socket
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
@@ -84,11 +82,6 @@ def test_usage_errors_exit_with_2(
 # --- replay ------------------------------------------------------------------------
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def endpoint(*, keep_errors: bool) -> Callable[..., Iterable[bytes]]:
     """A WSGI endpoint built on `receive`, storing bad items when `keep_errors`."""
 
@@ -102,27 +95,6 @@ def endpoint(*, keep_errors: bool) -> Callable[..., Iterable[bytes]]:
         return [ack.body]
 
     return app
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Any], str]]:
-    """Starts a WSGI app on 127.0.0.1 (a free port) in a thread; returns its URL."""
-    started = []
-
-    def start(app: Any) -> str:
-        server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        thread.start()
-        started.append((server, thread))
-        return f"http://127.0.0.1:{server.server_port}/sms"
-
-    yield start
-    for server, thread in started:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 def write_payload(tmp_path: Path, payload: bytes) -> str:

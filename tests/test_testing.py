@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
@@ -543,32 +542,6 @@ def test_deliver_wsgi_needs_an_absolute_path() -> None:
 
 
 # --- HTTP ------------------------------------------------------------------------
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Any], str]]:
-    """Starts a WSGI app on 127.0.0.1 (a free port) in a thread; returns its URL."""
-    servers: list[tuple[WSGIServer, threading.Thread]] = []
-
-    def start(app: Any) -> str:
-        server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        thread.start()
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.server_port}/statuses"
-
-    yield start
-    for server, thread in servers:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 def test_deliver_http_posts_to_a_real_server(serve: Callable[[Any], str]) -> None:
