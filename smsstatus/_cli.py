@@ -32,7 +32,14 @@ from ._ack import build_ack
 from ._decode import decode
 from ._errors import DecodeError
 from ._model import Batch, Limits, ReportError, StatusReport, _wall_clock
-from .testing import Attempt, Delivery, Gateway, _http_sender, sample_payload
+from .testing import (
+    Attempt,
+    Delivery,
+    Gateway,
+    Send,
+    _http_sender,
+    sample_payload,
+)
 
 __all__ = ["main"]
 
@@ -339,6 +346,7 @@ class _Progress:
         self._number = self._sent = self._width = 0
         self._shown: float | None = None
         self._line = ""
+        self._pending = False  # a line not shown yet
 
     def __call__(self, attempt: Attempt) -> None:
         if attempt.number != self._number:
@@ -349,12 +357,14 @@ class _Progress:
             f"attempt {self._number}: {self._sent} sent, "
             f"{len(self._acknowledged)} of {self._ids} ids acknowledged"
         )
+        self._pending = True
         now = time.monotonic()
         if self._shown is None or now - self._shown >= self._every:
             self._shown = now
             self._show()
 
     def _show(self) -> None:
+        self._pending = False
         if self._tty:
             self._stream.write(f"\r{self._line.ljust(self._width)}")
             self._width = len(self._line)
@@ -365,16 +375,14 @@ class _Progress:
     def close(self) -> None:
         """Wipe the line on a terminal (the report follows on stdout); elsewhere
         show the last state if it was not shown yet."""
-        if self._tty:
-            if self._width:
-                self._stream.write(f"\r{' ' * self._width}\r")
-                self._stream.flush()
-        elif self._line:
+        if self._tty and self._width:
+            self._stream.write(f"\r{' ' * self._width}\r")
+            self._stream.flush()
+        elif not self._tty and self._pending:
             self._show()
-            self._line = ""
 
 
-def _giving_up(url: str, send: Callable[[bytes, str], tuple[int, bytes]]) -> Any:
+def _giving_up(url: str, send: Send) -> Send:
     """`send`, except that a refused connection or an unknown host ends the replay
     at once: nothing is listening there, so retrying cannot help."""
 
@@ -488,7 +496,7 @@ def _add_replay(commands: Any) -> None:
         type=_seconds,
         default=1.0,
         metavar="SECONDS",
-        help="wait before each attempt after the first (default: 1)",
+        help="seconds to wait before each attempt after the first (default: 1)",
     )
     parser.add_argument(
         "--timeout",

@@ -144,7 +144,7 @@ def _seconds(instance: Any, attribute: attrs.Attribute[float], value: float) -> 
         raise ValueError(f"{attribute.name} must be seconds >= 0, not {value!r}")
 
 
-OnAttempt = Callable[[Attempt], object]
+_OnAttempt = Callable[[Attempt], object]
 
 # One item of a delivery: its id (None for an item of a replayed document whose id
 # cannot be read) and what to send for it, the report itself or, for a bad item of a
@@ -162,8 +162,8 @@ class Gateway:
     `shuffle` sends each attempt's statuses in a random order, and `duplicate` is the
     chance that a status is sent twice in the same attempt, the disorder real
     deliveries show.  `seed` makes that disorder the same on every run.  `pause` is
-    how many seconds to wait before each attempt after the first (the real gateway
-    waits too; the default 0 keeps tests fast).
+    how many seconds to wait before each attempt after the first (the real gateway's
+    delay is not documented; the default 0 keeps tests fast).
     """
 
     format: Format = attrs.field(default=Format.XML, converter=parse_format)
@@ -179,7 +179,7 @@ class Gateway:
         send: Send,
         reports: Iterable[StatusReport] | bytes,
         *,
-        on_attempt: OnAttempt | None = None,
+        on_attempt: _OnAttempt | None = None,
     ) -> Delivery:
         """Deliver `reports` through `send` and return what became of them.
 
@@ -204,7 +204,7 @@ class Gateway:
         *,
         path: str = "/",
         host: str = "testserver",
-        on_attempt: OnAttempt | None = None,
+        on_attempt: _OnAttempt | None = None,
     ) -> Delivery:
         """Deliver `reports` to a WSGI `app` (Django's, Flask's...), called
         in-process with a POST to `path` (which may hold a query string).
@@ -226,7 +226,7 @@ class Gateway:
         reports: Iterable[StatusReport] | bytes,
         *,
         timeout: float = 10.0,
-        on_attempt: OnAttempt | None = None,
+        on_attempt: _OnAttempt | None = None,
     ) -> Delivery:
         """Deliver `reports` to a running server with real HTTP POSTs to `url`
         (``http://`` or ``https://``).
@@ -251,7 +251,7 @@ class Gateway:
         send: Send,
         items: Sequence[_Item],
         first: bytes | None,
-        on_attempt: OnAttempt | None,
+        on_attempt: _OnAttempt | None,
     ) -> Delivery:
         rng = random.Random(self.seed)
         pending = list(range(len(items)))
@@ -450,9 +450,10 @@ def _http_sender(url: str, timeout: float) -> Send:
             with error:
                 return error.code, error.read()
         except urllib.error.URLError as exc:  # unreachable: keep just the reason
-            if isinstance(exc.reason, OSError):
-                raise exc.reason from exc
-            raise ConnectionError(str(exc.reason)) from exc
+            reason = exc.reason
+            if not isinstance(reason, OSError):
+                reason = ConnectionError(str(reason))
+            raise reason from exc
         except http.client.HTTPException as exc:  # a broken answer
             raise ConnectionError(f"broken answer: {exc!r}") from exc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import runpy
 import subprocess
 import sys
@@ -327,6 +328,24 @@ def test_a_broken_pipe_in_process_is_141_too(
     monkeypatch.setattr(sys, "stdout", BrokenStdout())
     assert main(["sample"]) == 141
     assert capsys.readouterr().err == ""
+
+
+def test_after_a_broken_pipe_stdout_points_at_the_null_device(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A real pipe whose reader is gone, standing for file descriptor 1.
+    reader, writer = os.pipe()
+    os.close(reader)
+    stdout = open(writer, "w", encoding="utf-8", closefd=True)  # noqa: SIM115
+    monkeypatch.setattr(sys, "stdout", stdout)
+    try:
+        assert main(["sample", "--count", "1000"]) == 141
+        assert capsys.readouterr().err == ""
+        # The flush at exit now writes to /dev/null instead of failing again.
+        assert os.path.samestat(os.fstat(writer), os.stat(os.devnull))
+        stdout.flush()
+    finally:
+        stdout.close()
 
 
 def test_ctrl_c_is_130_without_a_traceback(

@@ -450,3 +450,31 @@ def test_sample_histories(format: str, capsys: pytest.CaptureFixture[str]) -> No
     assert [r.id_sms for r in batch.reports] == [r.id_sms for r in histories.reports]
     assert main([*args, "--bad", "5"]) == 0
     assert len(smsstatus.decode(capsys.readouterr().out).errors) == 5
+
+
+def test_replay_progress_of_a_single_post_is_one_line(
+    serve: Callable[[Any], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    url = serve(endpoint(keep_errors=True))
+    path = write_payload(tmp_path, sample_payload(3, seed=4))
+    assert main(["replay", url, path, "--progress", "--timeout", "5"]) == 0
+    assert stderr.getvalue() == "attempt 1: 3 sent, 3 of 3 ids acknowledged\n"
+    assert capsys.readouterr().out.endswith("nothing lost: 3 acknowledged\n")
+
+
+def test_replay_progress_on_a_terminal_leaves_nothing_when_nothing_was_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stderr = Terminal()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write_payload(tmp_path, sample_payload(2, seed=1))
+    assert main(["replay", f"http://127.0.0.1:{port}/", path]) == 2
+    assert stderr.getvalue().startswith("smsstatus: cannot connect to ")

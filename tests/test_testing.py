@@ -26,6 +26,7 @@ from smsstatus.testing import (
     Gateway,
     Histories,
     _first_line,
+    _http_sender,
     sample_histories,
     sample_payload,
     sample_reports,
@@ -927,6 +928,23 @@ def test_deliver_http_counts_a_broken_answer_as_a_transport_error(
     assert attempt.status is None
     assert attempt.error is not None
     assert attempt.error.startswith(error)
+
+
+def test_deliver_http_keeps_the_kind_of_a_transport_error() -> None:
+    errors: list[BaseException] = []
+    url = f"http://127.0.0.1:{unused_port()}/"
+    send = _http_sender(url, 2.0)
+    for target in (url, "http:///statuses"):  # refused; no host at all
+        try:
+            _http_sender(target, 2.0)(b"", "text/xml")
+        except OSError as exc:
+            errors.append(exc)
+    refused, hostless = errors
+    assert isinstance(refused, ConnectionRefusedError)
+    assert type(hostless) is ConnectionError
+    assert str(hostless) == "no host given"
+    (attempt,) = Gateway(attempts=1).deliver(send, reports(1)).attempts
+    assert attempt.error == f"transport error: {refused}"
 
 
 def test_deliver_http_needs_an_http_url() -> None:
