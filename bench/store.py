@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="N, comma-separated")
     parser.add_argument("--document", type=int, default=100, help="statuses a document")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--dsn", help="a PostgreSQL database to use (it is emptied)")
     parser.add_argument(
