@@ -28,7 +28,11 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import connections, transaction
 from django.test import Client
-from django.test.utils import override_settings
+from django.test.utils import (
+    override_settings,
+    setup_test_environment,
+    teardown_test_environment,
+)
 
 import smsstatus
 from smsstatus import Limits, Status, StatusReport
@@ -121,10 +125,11 @@ def aliases(
     for alias, values in databases.items():
         values["ATOMIC_REQUESTS"] = True
     django.setup()
+    setup_test_environment()  # the test client records the templates' contexts
+    import sys
+
     from django.contrib import admin
     from django.urls import include, path
-
-    import sys
 
     sys.modules["test_django_urls"] = types.SimpleNamespace(  # type: ignore[assignment]
         urlpatterns=[
@@ -136,6 +141,7 @@ def aliases(
         call_command("migrate", database=alias, verbosity=0)
     yield set(databases)
     connections.close_all()
+    teardown_test_environment()
     del sys.modules["test_django_urls"]
 
 
@@ -325,7 +331,7 @@ def test_reads_a_chunked_body(client: Client) -> None:
 
 def test_takes_a_body_over_djangos_upload_limit(client: Client) -> None:
     # DATA_UPLOAD_MAX_MEMORY_SIZE is 2.5 MB by default; a batch may be bigger.
-    batch = [report(i, Status.SEND, None) for i in range(1, 60_001)]
+    batch = [report(i, Status.SEND) for i in range(1, 60_001)]
     body = smsstatus.encode_xml(batch)
     assert len(body) > 3_000_000
     assert len(acked(post(client, body))) == 60_000

@@ -99,9 +99,13 @@ def test_redacts_the_token_in_named_arguments_and_in_the_message() -> None:
 
 
 def test_leaves_other_records_alone() -> None:
-    record = logging.LogRecord("x", logging.INFO, "f", 1, "%s %d", ("/other/a", 3), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, "f", 1, "%s %d", ("/other/a", 3), None
+    )
     assert RedactToken().filter(record) is True
     assert record.getMessage() == "/other/a 3"
-    record = logging.LogRecord("x", logging.INFO, "f", 1, ValueError("boom"), None, None)
+    record = logging.LogRecord(
+        "x", logging.INFO, "f", 1, ValueError("boom"), None, None
+    )
     assert RedactToken().filter(record) is True
     assert record.getMessage() == "boom"

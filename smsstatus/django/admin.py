@@ -21,17 +21,18 @@ class FinalFilter(admin.SimpleListFilter):
         return [("yes", "Yes"), ("no", "No")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value() == "yes":
-            return queryset.filter(state__in=FINAL_STATES)
-        if self.value() == "no":
-            return queryset.exclude(state__in=FINAL_STATES)
-        return queryset
+        final = queryset.filter(state__in=FINAL_STATES)
+        choices: dict[str | None, QuerySet[Any]] = {
+            "yes": final,
+            "no": queryset.exclude(state__in=FINAL_STATES),
+        }
+        return choices.get(self.value(), queryset)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Viewing only: no add, change or delete (and so no delete action)."""
 
-    search_fields = ["=id_sms"]
+    search_fields = ("=id_sms",)
     search_help_text = "An id_sms"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -59,8 +60,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class DeliveryAdmin(ReadOnlyAdmin):
     """The latest status of each message."""
 
-    list_display = ["id_sms", "state", "final", "sms", "viber", "time", "changed_at"]
-    list_filter = ["state", FinalFilter]
+    list_display = ("id_sms", "state", "final", "sms", "viber", "time", "changed_at")
+    list_filter = ("state", FinalFilter)
     date_hierarchy = "changed_at"
 
     @admin.display(boolean=True, ordering="state")
@@ -72,5 +73,5 @@ class DeliveryAdmin(ReadOnlyAdmin):
 class RejectedItemAdmin(ReadOnlyAdmin):
     """The items that were not valid statuses, as the gateway sent them."""
 
-    list_display = ["received_at", "id_sms", "reason"]
+    list_display = ("received_at", "id_sms", "reason")
     date_hierarchy = "received_at"

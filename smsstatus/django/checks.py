@@ -9,7 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from .._token import check_token
+from smsstatus._token import check_token
+
 from . import conf
 
 
@@ -37,7 +38,8 @@ def check_timezone_setting(
     except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
         found.append(
             checks.Error(
-                f"SMSSTATUS_TIMEZONE {conf.timezone_name()!r} is not a time zone: {exc}",
+                f"SMSSTATUS_TIMEZONE {conf.timezone_name()!r} is not a time zone:"
+                f" {exc}",
                 hint="use an IANA name such as 'Europe/Moscow' (pip install tzdata "
                 "where the system has no zone database)",
                 id="smsstatus.E002",

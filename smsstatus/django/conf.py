@@ -17,7 +17,8 @@ def token() -> str:
 def timezone_name() -> str:
     """``SMSSTATUS_TIMEZONE``, the zone of the gateway's times; ``TIME_ZONE`` by
     default."""
-    return getattr(settings, "SMSSTATUS_TIMEZONE", None) or settings.TIME_ZONE
+    name = getattr(settings, "SMSSTATUS_TIMEZONE", None) or settings.TIME_ZONE
+    return str(name)
 
 
 def gateway_timezone() -> ZoneInfo:

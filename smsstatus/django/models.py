@@ -14,7 +14,7 @@ from datetime import timezone as dt_timezone
 from django.db import models
 from django.utils import timezone
 
-from .._model import Status, StatusReport
+from smsstatus._model import Status, StatusReport
 
 _STATES = [(status.value, status.value) for status in Status]
 # The wire strings of the final states, for the admin's filter.
@@ -24,22 +24,31 @@ FINAL_STATES = frozenset(status.value for status in Status if status.is_final)
 class Delivery(models.Model):
     """The latest status of one message (written by the view, read-only here)."""
 
-    id_sms = models.BigIntegerField("id_sms", primary_key=True)
-    time = models.DateTimeField(
+    # Annotated for type checkers (django-stubs); Django never reads annotations.
+    id_sms: models.BigIntegerField[int, int] = models.BigIntegerField(
+        "id_sms", primary_key=True
+    )
+    time: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
         null=True, help_text="When the gateway says the status changed."
     )
-    time_offset = models.IntegerField(
+    time_offset: models.IntegerField[int | None, int | None] = models.IntegerField(
         null=True, help_text="Seconds east of UTC of the gateway's time, if known."
     )
-    state = models.CharField(max_length=14, choices=_STATES)
-    sms = models.CharField(max_length=14, choices=_STATES, null=True)
-    viber = models.CharField(max_length=14, choices=_STATES, null=True)
-    changed_at = models.DateTimeField(help_text="When this row last changed.")
+    state: models.CharField[str, str] = models.CharField(max_length=14, choices=_STATES)
+    sms: models.CharField[str | None, str | None] = models.CharField(
+        max_length=14, choices=_STATES, null=True
+    )
+    viber: models.CharField[str | None, str | None] = models.CharField(
+        max_length=14, choices=_STATES, null=True
+    )
+    changed_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
+        help_text="When this row last changed."
+    )
 
     class Meta:
         db_table = "smsstatus_delivery"
         verbose_name_plural = "deliveries"
-        ordering = ["-changed_at"]
+        ordering = ("-changed_at",)
 
     def __str__(self) -> str:
         return f"{self.id_sms}: {self.state}"
@@ -76,13 +85,19 @@ class RejectedItem(models.Model):
     """An item of a delivery that was not a valid status (a `~smsstatus.ReportError`):
     kept, with its text, and acknowledged."""
 
-    id_sms = models.BigIntegerField(null=True, db_index=True)
-    reason = models.TextField()
-    raw = models.TextField(help_text="The item as the gateway sent it.")
-    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    id_sms: models.BigIntegerField[int | None, int | None] = models.BigIntegerField(
+        null=True, db_index=True
+    )
+    reason: models.TextField[str, str] = models.TextField()
+    raw: models.TextField[str, str] = models.TextField(
+        help_text="The item as the gateway sent it."
+    )
+    received_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
+        default=timezone.now, db_index=True
+    )
 
     class Meta:
-        ordering = ["-received_at", "-id"]
+        ordering = ("-received_at", "-id")
 
     def __str__(self) -> str:
         return f"{self.id_sms}: {self.reason}"

@@ -24,18 +24,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections, router, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .._model import Limits, ReportError, StatusReport
-from .._receive import receive_batch
-from .._stream import read_at_most
-from .._token import token_matches
-from ..sql import Change, StatusTable
+from smsstatus._model import Limits, ReportError, StatusReport
+from smsstatus._receive import receive_batch
+from smsstatus._stream import read_at_most
+from smsstatus._token import token_matches
+from smsstatus.sql import Change, StatusTable
+
 from . import conf
 from .models import Delivery, RejectedItem
 from .signals import status_changed
@@ -47,16 +48,20 @@ logger = logging.getLogger("smsstatus")
 _TABLE = StatusTable(Delivery._meta.db_table)
 _MAX_BIGINT = 2**63 - 1
 
-try:  # Django 5.1+: exempt from LoginRequiredMiddleware (the token is the login)
-    from django.contrib.auth.decorators import login_not_required
-except ImportError:  # pragma: no cover - Django < 5.1
+_View = TypeVar("_View", bound=Callable[..., Any])
 
-    def login_not_required(view: Callable[..., Any]) -> Callable[..., Any]:
+
+def _login_not_required(view: _View) -> _View:
+    # Django 5.1+: exempt from LoginRequiredMiddleware (the URL's token is the login).
+    try:
+        from django.contrib.auth.decorators import login_not_required
+    except ImportError:  # pragma: no cover - Django < 5.1
         return view
+    return login_not_required(view)
 
 
 @csrf_exempt  # the gateway posts no CSRF token; the secret URL token stands in
-@login_not_required
+@_login_not_required
 @transaction.non_atomic_requests
 @require_POST
 def statuses(request: HttpRequest, token: str) -> HttpResponse:
