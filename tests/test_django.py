@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import logging.config
 import types
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from _snippets import python_blocks
 
 pytest.importorskip("django")
 
@@ -654,3 +656,28 @@ def test_the_admin_lists_searches_and_filters_read_only(admin_client: Client) ->
     )
     assert admin_client.get("/admin/smsstatus/rejecteditem/add/").status_code == 403
     assert admin_client.get("/admin/").status_code == 200
+
+
+def test_the_documented_logging_settings_hide_the_token(
+    aliases: set[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (snippet,) = python_blocks("docs/django.md", "LOGGING = {")
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, "docs/django.md", "exec"), namespace)
+    loggers = [logging.getLogger(name) for name in ("django.server", "django.request")]
+    saved = [(x.handlers[:], x.propagate, x.level) for x in loggers]
+    try:
+        logging.config.dictConfig(namespace["LOGGING"])
+        # What runserver and Django's request handling log, with the same arguments.
+        loggers[0].info('"%s" %s %s', f"POST {URL} HTTP/1.1", "200", "64")
+        loggers[1].warning("Not Found: %s", URL + "/")
+    finally:
+        for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
+            logger.propagate, logger.level = propagate, level
+    err = capsys.readouterr().err
+    assert TOKEN not in err
+    assert err.splitlines() == [
+        '"POST /sms/statuses/*** HTTP/1.1" 200 64',
+        "Not Found: /sms/statuses/***/",
+    ]

@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from _snippets import section_blocks
 
 pytest.importorskip("django")
 pytest.importorskip("gunicorn")
@@ -107,15 +108,18 @@ class Gunicorn:
     """The example served by gunicorn (its gunicorn.conf.py: two workers, the
     redacting access log) on a socket opened here, on 127.0.0.1."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path = EXAMPLE, *args: str) -> None:
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.set_inheritable(True)
         self.port = listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/sms/statuses/"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}"],
-            cwd=EXAMPLE,
+            [
+                *(sys.executable, "-m", "gunicorn"),
+                *("--bind", f"fd://{listener.fileno()}", *args),
+            ],
+            cwd=cwd,
             env=env,
             pass_fds=[listener.fileno()],
             stdout=subprocess.PIPE,
@@ -249,3 +253,57 @@ def test_chunked_requests_bad_items_and_the_redacted_access_log(
     log = gunicorn.stop()
     assert TOKEN not in log
     assert len(re.findall(r"POST /sms/statuses/\*\*\*/? ", log)) == 2, log
+
+
+# --- a new project, the documented way -------------------------------------------
+
+
+def test_a_new_project_set_up_as_documented_receives(tmp_path: Path) -> None:
+    readme = section_blocks("README.md", "## Django")
+    page = section_blocks("docs/django.md", "## Set-up")
+    assert readme == page  # the README and the manual show the same set-up
+    settings_lines, url_line = readme
+    env = {**os.environ, "SMSSTATUS_TOKEN": TOKEN}
+    made = run(
+        [sys.executable, "-m", "django", "startproject", "mysite", str(tmp_path)], env
+    )
+    assert made.returncode == 0, made.stderr
+    settings = tmp_path / "mysite" / "settings.py"
+    text = settings.read_text()
+    if "\nimport os\n" not in text:  # as the documentation says
+        text = "import os\n" + text
+    settings.write_text(text + "\n" + settings_lines)
+    urls = tmp_path / "mysite" / "urls.py"
+    text = urls.read_text().replace(
+        "from django.urls import path", "from django.urls import include, path"
+    )
+    urls.write_text(
+        text.replace("urlpatterns = [", "urlpatterns = [\n    " + url_line.strip())
+    )
+    for command in (["migrate"], ["check"]):
+        done = run([sys.executable, "manage.py", *command], env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+
+    server = Gunicorn(env, tmp_path, "--workers", "2", "mysite.wsgi")
+    try:
+        wait_until_serving(server)
+        reports = sample_reports(200, seed=2)
+        gateway = Gateway("xml", batch_size=30, shuffle=True, duplicate=0.3, seed=2)
+        delivery = gateway.deliver_http(server.url + TOKEN, reports)
+    finally:
+        server.stop()
+    assert delivery.acknowledged == {r.id_sms for r in reports}
+    with closing(connect_sqlite(tmp_path / "db.sqlite3")) as db:
+        rows = StatusTable().load(db, [r.id_sms for r in reports])
+    # startproject's TIME_ZONE is UTC, the default zone of the gateway's times.
+    utc = ZoneInfo("UTC")
+    assert rows == {
+        r.id_sms: StatusReport(
+            r.id_sms,
+            time=r.time and r.time.replace(tzinfo=utc),
+            state=r.state,
+            sms=r.sms,
+            viber=r.viber,
+        )
+        for r in reports
+    }

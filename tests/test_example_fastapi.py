@@ -6,16 +6,19 @@ its README says and runs under the server the README names."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from _snippets import python_blocks
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
@@ -68,15 +71,13 @@ def test_needs_a_token(database: Path) -> None:
         fastapi_statuses.create_app(token="", database=str(database))
 
 
-@pytest.fixture
-def served(database: Path) -> Iterator[str]:
-    """The example under uvicorn, in a thread, on a socket opened here."""
-    app = fastapi_statuses.create_app(
-        token=TOKEN, database=str(database), timezone="Europe/Moscow"
-    )
+@contextmanager
+def serving(app: Any, **config: Any) -> Iterator[str]:
+    """`app` under uvicorn, in a thread, on a socket opened here; yields the URL of
+    the status endpoint."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, **{"log_level": "warning", **config}))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]})
     thread.start()
     try:
@@ -90,6 +91,15 @@ def served(database: Path) -> Iterator[str]:
         server.should_exit = True
         thread.join()
         listener.close()
+
+
+@pytest.fixture
+def served(database: Path) -> Iterator[str]:
+    app = fastapi_statuses.create_app(
+        token=TOKEN, database=str(database), timezone="Europe/Moscow"
+    )
+    with serving(app) as url:
+        yield url
 
 
 def test_under_uvicorn_a_disordered_delivery_arrives_whole(
@@ -106,3 +116,21 @@ def test_under_uvicorn_a_disordered_delivery_arrives_whole(
         for r in smsstatus.decode(smsstatus.encode_json(reports), tz=MOSCOW).reports
     }
     assert stored(database, ids) == moscow
+
+
+def test_the_documented_uvicorn_log_filter_hides_the_token(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (snippet,) = python_blocks("docs/fastapi.md", 'getLogger("uvicorn.access")')
+    access = logging.getLogger("uvicorn.access")
+    exec(compile(snippet, "docs/fastapi.md", "exec"), {})
+    try:
+        app = fastapi_statuses.create_app(token=TOKEN, database=str(database))
+        with serving(app, log_level="info") as url:
+            body = smsstatus.encode_xml(sample_reports(3, seed=1))
+            assert Gateway().deliver_http(url, body).lost == set()
+    finally:
+        access.filters.clear()
+    log = capsys.readouterr()
+    assert TOKEN not in log.out + log.err
+    assert "POST /statuses/*** HTTP/1.1" in log.out + log.err

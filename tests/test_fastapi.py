@@ -12,18 +12,21 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 pytest.importorskip("fastapi")
 
 from _postgres import Database
+from _snippets import python_blocks
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import smsstatus
 from smsstatus import Limits, ReportError, Status, StatusReport
 from smsstatus.fastapi import router
-from smsstatus.sql import StatusTable
+from smsstatus.sql import StatusTable, connect_sqlite
+from smsstatus.testing import Gateway, sample_reports
 
 TOKEN = "a" * 28 + "-fastapi-token"
 URL = f"/sms/statuses/{TOKEN}"
@@ -195,3 +198,35 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(
     length = str(Limits().max_bytes + 1).encode()
     status, read = call(app, [(b"content-length", length)], 64 * MIB, b" " * 1024)
     assert (status, read) == (413, 0)
+
+
+# --- the set-up shown in the README and the manual ------------------------------
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/fastapi.md"])
+def test_the_documented_set_up_receives(
+    page: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (snippet,) = python_blocks(page, "smsstatus.fastapi.router")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SMSSTATUS_TOKEN", TOKEN)
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, page, "exec"), namespace)
+    prefix = "/sms" if "prefix=" in snippet else ""
+    client = TestClient(namespace["app"])
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        url = f"{prefix}/statuses/{TOKEN}"
+        answer = client.post(url, content=body, headers={"Content-Type": content_type})
+        return answer.status_code, answer.content
+
+    reports = sample_reports(50, seed=1)
+    delivery = Gateway(shuffle=True, duplicate=0.3, seed=1).deliver(send, reports)
+    assert delivery.acknowledged == {r.id_sms for r in reports}
+    moscow = ZoneInfo("Europe/Moscow")
+    with closing(connect_sqlite(tmp_path / "statuses.sqlite3")) as connection:
+        rows = StatusTable().load(connection, [r.id_sms for r in reports])
+    assert rows == {
+        r.id_sms: attrs.evolve(r, time=r.time and r.time.replace(tzinfo=moscow))
+        for r in reports
+    }

@@ -4,23 +4,27 @@ session's real PostgreSQL server (the `database` fixture of conftest.py)."""
 from __future__ import annotations
 
 import io
+import logging
 from contextlib import closing
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 pytest.importorskip("flask")
 
 from _postgres import Database
+from _snippets import python_blocks
 from flask import Flask
 from flask.testing import FlaskClient
 
 import smsstatus
 from smsstatus import Limits, ReportError, Status, StatusReport
 from smsstatus.flask import blueprint
-from smsstatus.sql import StatusTable
+from smsstatus.sql import StatusTable, connect_sqlite
+from smsstatus.testing import Gateway, sample_reports
 
 TOKEN = "f" * 30 + "-flask-token"
 URL = f"/sms/statuses/{TOKEN}"
@@ -52,16 +56,15 @@ def report(id_sms: int, state: Status, minute: int = 0) -> StatusReport:
     return StatusReport(id_sms, time=datetime(2026, 11, 26, 9, minute), state=state)
 
 
+def in_zone(report: StatusReport, zone: ZoneInfo) -> StatusReport:
+    """The report as stored: its wall clock read in `zone`."""
+    time = report.time and report.time.replace(tzinfo=zone)
+    return attrs.evolve(report, time=time)
+
+
 def as_stored(*reports: StatusReport) -> dict[int, StatusReport]:
     # The wall clock read in SMSSTATUS_TIMEZONE; load gives it back with its offset.
-    return {
-        r.id_sms: StatusReport(
-            r.id_sms,
-            time=r.time and r.time.replace(tzinfo=MOSCOW),
-            state=r.state,
-        )
-        for r in reports
-    }
+    return {r.id_sms: in_zone(r, MOSCOW) for r in reports}
 
 
 def acked(response: Any, format: str = "xml") -> tuple[int, ...]:
@@ -173,3 +176,43 @@ def test_a_failing_database_acknowledges_nothing(tmp_path: Any) -> None:
     body = smsstatus.encode_xml([report(1, Status.SEND)])
     response = app.test_client().post(f"/statuses/{TOKEN}", data=body)
     assert acked(response) == ()
+
+
+# --- the set-up shown in the README and the manual ------------------------------
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/flask.md"])
+def test_the_documented_set_up_receives(
+    page: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (snippet,) = python_blocks(page, "smsstatus.flask.blueprint")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SMSSTATUS_TOKEN", TOKEN)
+    namespace: dict[str, Any] = {"__name__": "documented_app"}
+    exec(compile(snippet, page, "exec"), namespace)
+    reports = sample_reports(50, seed=1)
+    prefix = "/sms" if "url_prefix" in snippet else ""
+    delivery = Gateway(shuffle=True, duplicate=0.3, seed=1).deliver_wsgi(
+        namespace["app"], reports, path=f"{prefix}/statuses/{TOKEN}"
+    )
+    assert delivery.acknowledged == {r.id_sms for r in reports}
+    with closing(connect_sqlite(tmp_path / "statuses.sqlite3")) as connection:
+        rows = StatusTable().load(connection, [r.id_sms for r in reports])
+    assert rows == {r.id_sms: in_zone(r, MOSCOW) for r in reports}
+
+
+def test_the_documented_werkzeug_log_filter(caplog: pytest.LogCaptureFixture) -> None:
+    (snippet,) = python_blocks("docs/flask.md", 'getLogger("werkzeug")')
+    logger = logging.getLogger("werkzeug")
+    try:
+        exec(compile(snippet, "docs/flask.md", "exec"), {})
+        with caplog.at_level(logging.INFO, "werkzeug"):
+            logger.info(
+                '%s - - "%s" %s -',
+                "127.0.0.1",
+                f"POST /sms/statuses/{TOKEN} HTTP/1.1",
+                "200",
+            )
+    finally:
+        logger.filters.clear()
+    assert caplog.messages == ['127.0.0.1 - - "POST /sms/statuses/*** HTTP/1.1" 200 -']
