@@ -3,7 +3,7 @@ gunicorn, with 32 gateways delivering to it at once.
 
 Run from the project root (gunicorn and psycopg come with the ``test`` extra)::
 
-    python bench/load.py                          # 2 000 messages, both databases
+    python bench/load.py                          # 5 000 messages, both databases
     python bench/load.py --messages 500 --databases sqlite
 
 Strategy.  The app (`make_app`, below) is the whole receiver a user would write:
@@ -166,7 +166,7 @@ def run(database: Database, args: Any) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--senders", type=int, default=32)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
