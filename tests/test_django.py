@@ -681,3 +681,22 @@ def test_the_documented_logging_settings_hide_the_token(
         '"POST /sms/statuses/*** HTTP/1.1" 200 64',
         "Not Found: /sms/statuses/***/",
     ]
+
+
+def test_the_view_stores_outside_atomic_requests(
+    client: Client, alias: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ATOMIC_REQUESTS is on for both databases here; the view opts out of it on each,
+    # so that StatusTable begins (BEGIN IMMEDIATE on SQLite) and commits the batch.
+    from smsstatus.django import views
+
+    seen: list[bool] = []
+    update = views._TABLE.update
+
+    def spy(connection: Any, reports: Any) -> Any:
+        seen.append(connections[alias].in_atomic_block)
+        return update(connection, reports)
+
+    monkeypatch.setattr(views._TABLE, "update", spy)
+    assert acked(post(client, smsstatus.encode_xml([report(1, Status.SEND)]))) == (1,)
+    assert seen == [False]

@@ -277,9 +277,9 @@ def test_a_new_project_set_up_as_documented_receives(tmp_path: Path) -> None:
     text = urls.read_text().replace(
         "from django.urls import path", "from django.urls import include, path"
     )
-    urls.write_text(
-        text.replace("urlpatterns = [", "urlpatterns = [\n    " + url_line.strip())
-    )
+    # The one line to add, from the block that shows it in urlpatterns.
+    (line,) = [x for x in url_line.splitlines() if "include(" in x]
+    urls.write_text(text.replace("urlpatterns = [", "urlpatterns = [\n" + line))
     for command in (["migrate"], ["check"]):
         done = run([sys.executable, "manage.py", *command], env, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
