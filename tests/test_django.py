@@ -379,6 +379,7 @@ def test_keeps_bad_items_as_rejected_items_and_acknowledges_them(
         (None, '{"time": "", "state": "send"}'),
     ]
     assert "delivered" in rejected[0].reason
+    assert str(rejected[0]) == f"2: {rejected[0].reason}"
     assert all(item.received_at is not None for item in rejected)
 
 
@@ -700,3 +701,29 @@ def test_the_view_stores_outside_atomic_requests(
     monkeypatch.setattr(views._TABLE, "update", spy)
     assert acked(post(client, smsstatus.encode_xml([report(1, Status.SEND)]))) == (1,)
     assert seen == [False]
+
+
+def test_a_row_gives_back_the_report_as_the_gateway_sent_it(aliases: set[str]) -> None:
+    from smsstatus.django.models import Delivery
+
+    utc = datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)
+    plus3 = timezone(timedelta(hours=3))
+    row = Delivery(id_sms=1, time=utc, time_offset=10800, state="read", sms="read")
+    assert row.report() == StatusReport(
+        1,
+        time=datetime(2026, 11, 26, 9, 0, tzinfo=plus3),
+        state=Status.READ,
+        sms=Status.READ,
+    )
+    assert row.is_final
+    assert str(row) == "1: read"
+    # A naive time was stored as its wall clock, with no offset.
+    row = Delivery(id_sms=2, time=utc, time_offset=None, state="send")
+    assert row.report().time == datetime(2026, 11, 26, 6, 0)
+    assert not row.is_final
+    # Without USE_TZ Django reads the stored UTC wall clock naive.
+    row = Delivery(
+        id_sms=3, time=datetime(2026, 11, 26, 6), time_offset=0, state="send"
+    )
+    assert row.report().time == utc
+    assert Delivery(id_sms=4, time=None, state="send").report().time is None
