@@ -18,13 +18,14 @@ Strategy.  The same documents go through three cases, side by side in one proces
 - ``batch``: `receive_batch` + `StatusTable.save`, one transaction and a constant
   number of statements per document;
 
-on SQLite (a file in WAL mode, opened by `connect_sqlite`, synchronous=FULL as
-sqlite3 leaves it) and PostgreSQL (fsync on).  The statuses are messages' histories
-(one to three statuses each), shuffled, a fifth sent twice, cut into documents of
-``--document`` statuses (100, as the gateway sends them); ``batch, 1 000-status
-documents`` repeats the batch case with larger documents.  Each figure is N over the
-wall time of storing all N, the median of ``--rounds`` rounds, each on an emptied
-table; after each round every row is checked against the furthest-along status sent.
+on SQLite (a file in WAL mode, opened by `connect_sqlite`, synchronous=FULL as sqlite3
+leaves it) and PostgreSQL (fsync on). The statuses are messages' histories
+(`sample_histories`: one to three statuses each), shuffled, a fifth sent twice, cut
+into documents of ``--document`` statuses (100, as the gateway sends them);
+``batch, 1 000-status documents`` repeats the batch case with larger documents. Each
+figure is N over the wall time of storing all N, the median of ``--rounds`` rounds,
+each on an emptied table; after each round every row is checked against the
+furthest-along status sent.
 
 The output is Markdown tables, then one PASS / FAIL line per target of issue 8:
 batch at least 20 times the per-report handler on both databases, and batch on
