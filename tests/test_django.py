@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from _snippets import python_blocks
 
@@ -195,13 +196,7 @@ def report(id_sms: int, state: Status, minute: int | None = 0) -> StatusReport:
 def in_moscow(*reports: StatusReport) -> dict[int, StatusReport]:
     """What the app stores: the gateway's wall clock read in SMSSTATUS_TIMEZONE."""
     return {
-        r.id_sms: StatusReport(
-            r.id_sms,
-            time=r.time and r.time.replace(tzinfo=MOSCOW),
-            state=r.state,
-            sms=r.sms,
-            viber=r.viber,
-        )
+        r.id_sms: attrs.evolve(r, time=r.time and r.time.replace(tzinfo=MOSCOW))
         for r in reports
     }
 
