@@ -722,3 +722,17 @@ def test_a_row_gives_back_the_report_as_the_gateway_sent_it(aliases: set[str]) -
     )
     assert row.report().time == utc
     assert Delivery(id_sms=4, time=None, state="send").report().time is None
+
+
+def test_a_database_statustable_cannot_write_is_a_system_check_error(
+    alias: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "smsstatus.E003" not in check_ids()
+    if alias == "postgresql":
+        from django.db.backends.postgresql import psycopg_any
+
+        monkeypatch.setattr(psycopg_any, "is_psycopg3", False)
+        assert "smsstatus.E003" in check_ids()
+        monkeypatch.undo()
+    monkeypatch.setattr(connections[alias], "vendor", "mysql")
+    assert "smsstatus.E003" in check_ids()
