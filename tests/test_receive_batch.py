@@ -123,7 +123,9 @@ def test_the_ids_the_store_returns_are_acknowledged(answer, acknowledged) -> Non
 
 
 @pytest.mark.parametrize(
-    "answer", [5, "123", b"1", [1, "2"], [True], [1.0], object()], ids=repr
+    "answer",
+    [5, "123", b"1", bytearray(b"\x01"), [1, "2"], [True], [1.0], object()],
+    ids=repr,
 )
 def test_a_bad_return_value_takes_nothing(answer, caplog) -> None:
     with caplog.at_level(logging.ERROR, logger="smsstatus"):

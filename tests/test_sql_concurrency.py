@@ -53,7 +53,8 @@ def test_concurrent_savers_end_with_the_latest_report(database: Database) -> Non
     table.create(connection)
     work = [(database, [*histories.reports, TOO_BIG], n) for n in range(PROCESSES)]
     with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
-        results = pool.starmap(save_all, work, chunksize=1)
+        # Bounded: a worker that dies (say, on import) would leave starmap waiting.
+        results = pool.starmap_async(save_all, work, chunksize=1).get(timeout=120)
     assert all(taken == histories.latest.keys() for taken in results)
     try:
         stored = table.load(connection, [*histories.latest, TOO_BIG.id_sms])
