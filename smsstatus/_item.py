@@ -36,7 +36,7 @@ from ._model import (
     _unchecked_report,
 )
 
-__all__ = ["STATUS_BYTES", "TIME_PATTERN", "ItemReader", "read_id"]
+__all__ = ["STATUS_BYTES", "TIME_PATTERN", "BigInt", "ItemReader", "read_id"]
 
 _STATUS = {status.value: status for status in Status}
 # The XML decoder looks a ``<state>``'s text up as the bytes between its tags.
@@ -64,6 +64,16 @@ FastRead = Callable[[Mapping[str, Any]], "StatusReport | None"]
 ShapedRead = Callable[
     [bytes, bytes, bytes, "bytes | None", "bytes | None"], "StatusReport | None"
 ]
+
+
+class BigInt(str):
+    """A JSON integer with more digits than `int()` converts (Python's 4300-digit
+    limit), kept as its text: an error if it is an item's id, ignored elsewhere."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)  # shown as the number it is, not as a string
 
 
 class _BadField(ValueError):
@@ -265,6 +275,10 @@ def read_id(value: Any) -> int:
         if value < 0:
             raise _BadField(f"id_sms: must not be negative, got {_show(value)}")
         return int(value)
+    if value.__class__ is BigInt:
+        if value.startswith("-"):
+            raise _BadField(f"id_sms: must not be negative, got {_show(value)}")
+        raise _BadField(f"id_sms: too long ({len(value)} digits)")
     if value.__class__ is not str:
         raise _BadField(f"id_sms: expected decimal digits, got {_describe(value)}")
     digits = value.strip(_BLANKS)
@@ -306,7 +320,13 @@ def _read_status(field: str, value: Any) -> Status | None:
 def _describe(value: Any) -> str:
     if value.__class__ is str:
         return _show(value)
-    kind = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
+    kind = {
+        bool: "a boolean",
+        int: "a number",
+        BigInt: "a number",
+        float: "a number",
+        list: "an array",
+    }
     return f"{kind.get(value.__class__, 'an object')} {_show(value)}"
 
 

@@ -1,109 +1,269 @@
 """JSON: the gateway's array of ``{"id_sms", "time", "state"}`` objects.
 
-Strategy.  `json.loads` (the C scanner) reads the whole body, and we walk the list once,
-handing each object's fields to the shared per-item rules.  The body must be UTF-8, as
-RFC 8259 requires between systems, with an optional byte-order mark.  Nesting too deep
-for the scanner, numbers too long to convert and every other parse failure become a
-`DecodeError`.  A lone object is a batch of one; any other top-level value is refused.
-An item that is not an object at all is a per-item error, like a bad field.
+Strategy.  Two linear passes, and no Python per byte in either.
+
+1. `check_shape` reads the body's structure before anything is built, with a few
+   C-level byte operations: escapes and strings are cut out, leaving the brackets and
+   commas outside strings.  From those it refuses a document nested deeper than
+   `MAX_DEPTH` (so json's C scanner, which recurses once per level, never comes near
+   any limit, whatever `sys.getrecursionlimit()` says and however deep the caller
+   is), one holding more than `VALUES_PER_ITEM` values per permitted item in all,
+   or one item holding more than `MAX_ITEM_VALUES`.  So time and memory are bounded
+   before json builds anything.  The gateway's own shape (an array of objects that
+   hold no arrays or objects) is recognised whole; only other shapes are walked
+   bracket by bracket.
+2. json's C scanner reads the items one at a time, and each becomes a report or an
+   error at once: no list of the whole document ever exists, so memory is the text,
+   one item and the result, and counting items as they come enforces `max_reports`
+   without reading the excess.  A bad item's `raw` is its text cut from the body.
+   An integer longer than `int()` converts (Python's 4300-digit limit) stops the
+   scanner; that item alone is read again by a scanner that keeps such integers as
+   `BigInt` marks, a per-item error where it is the id, ignored under an unknown key.
+
+The body must be UTF-8, as RFC 8259 requires between systems, with an optional
+byte-order mark.  A lone object is a batch of one; any other top-level value is
+refused.  An item that is not an object at all is a per-item error, like a bad field.
+The pure-Python reading here defines the semantics; an accelerator must agree with it.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterable
 from datetime import tzinfo
+from json.scanner import make_scanner
 from typing import Any
 
 from ._body import DEFAULT_LIMITS, Body, as_bytes
 from ._errors import DecodeError, PayloadTooLarge
-from ._item import ItemReader
+from ._item import BigInt, ItemReader
 from ._model import Batch, Format, Limits, ReportError, StatusReport, _wall_clock
 
-__all__ = ["decode_json", "encode_json", "load_json", "read_json"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ITEM_VALUES",
+    "VALUES_PER_ITEM",
+    "check_shape",
+    "decode_json",
+    "encode_json",
+    "load_json",
+    "read_json",
+]
+
+MAX_DEPTH = 64
+# Values (array elements, object members) in one item, and per permitted item in all:
+# the gateway's item holds six; these bound what json builds for any body.
+MAX_ITEM_VALUES = 256
+VALUES_PER_ITEM = 16
+
+# json's own scanner, and one that keeps integers too long to convert as their text.
+_scan = make_scanner(json.JSONDecoder())
+_scan_big = make_scanner(json.JSONDecoder(parse_int=lambda text: _int_or_big(text)))
+_BLANKS = re.compile(r"[ \t\n\r]*").match
+_WHITE = " \t\n\r"
+# Everything but the bytes that make structure: brackets, commas and quotes.
+_NOT_SHAPE = bytes(sorted(set(range(256)) - set(b'[]{},"')))
+_STRINGS = re.compile(rb'"[^"]*"').sub
+_OPENERS = (ord("["), ord("{"))
+_COMMA = ord(",")
 
 
-def load_json(data: bytes) -> Any:
-    """The JSON value of a UTF-8 body, or a `DecodeError` saying why there is none."""
+def _int_or_big(text: str) -> int | BigInt:
     try:
-        text = data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
+        return int(text)
+    except ValueError:
+        return BigInt(text)
+
+
+def _shape(data: bytes) -> bytes:
+    """The brackets and commas of `data` that lie outside strings, in order."""
+    if b"\\" in data:
+        # In JSON a backslash only ever escapes the next character, inside a string:
+        # dropping escaped backslashes, then escaped quotes, leaves every quote a
+        # string's end and changes nothing outside strings.
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = data.translate(None, _NOT_SHAPE)
+    if marks.count(b'""') * 2 == marks.count(b'"'):
+        # Every string holds neither brackets nor commas (the gateway's case): each
+        # quote is followed at once by its closing one.  Counting says so in C.
+        return marks.translate(None, b'"')
+    shape = _STRINGS(b"", marks)
+    unclosed = shape.find(b'"')
+    # An unterminated string: json stops there, so only what comes before counts.
+    return shape if unclosed < 0 else shape[:unclosed]
+
+
+def check_shape(data: bytes, max_reports: int) -> None:
+    """Refuse a body too deep, or with too many values, for json to build safely."""
+    shape = _shape(data)
+    values = shape.count(b"[") + shape.count(b"{") + shape.count(b",")
+    max_values = VALUES_PER_ITEM * max_reports + MAX_ITEM_VALUES
+    if values > max_values:
+        raise PayloadTooLarge(
+            f"more than {max_values} JSON values ({VALUES_PER_ITEM} per permitted item)"
+        )
+    brackets = shape.translate(None, b",")
+    if brackets == b"{}" or (
+        brackets[:1] == b"[" and not brackets[1:-1].replace(b"{}", b"")
+    ):
+        # One object, or an array of scalars and objects that hold only scalars: two
+        # levels at most, and an object's values are its commas plus one.
+        if b"{" + b"," * MAX_ITEM_VALUES in shape:
+            raise _too_many_values_in_an_item()
+        return
+    _walk(shape)
+
+
+def _walk(shape: bytes) -> None:
+    """`check_shape` for any other shape: depth and values per item, by the byte."""
+    top = 1 if shape[:1] == b"[" else 0  # the depth at which items are separated
+    depth = values = 0
+    for byte in shape:
+        if byte == _COMMA:
+            values = 0 if depth == top else values + 1
+        elif byte in _OPENERS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise DecodeError(f"JSON nested too deep: more than {MAX_DEPTH} levels")
+            values += 1
+        else:
+            depth -= 1
+            if depth <= 0:
+                return  # the document ends here, or is malformed here: json says
+        if values > MAX_ITEM_VALUES:
+            raise _too_many_values_in_an_item()
+
+
+def _too_many_values_in_an_item() -> PayloadTooLarge:
+    return PayloadTooLarge(f"a JSON item holds more than {MAX_ITEM_VALUES} values")
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode(
+            "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+        )
     except UnicodeDecodeError as exc:
         raise DecodeError(f"body is not valid UTF-8 at byte {exc.start}") from exc
+
+
+def _malformed(exc: json.JSONDecodeError) -> DecodeError:
+    return DecodeError(
+        f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    )
+
+
+def load_json(data: bytes, *, max_reports: int = DEFAULT_LIMITS.max_reports) -> Any:
+    """The JSON value of a UTF-8 body, or a `DecodeError` saying why there is none
+    (for documents that are small by nature, such as acknowledgements)."""
+    text = _text(data)
+    check_shape(data, max_reports)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DecodeError(
-            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
-    except RecursionError as exc:
+        raise _malformed(exc) from exc
+    except RecursionError as exc:  # only when the caller itself is nearly that deep
         raise DecodeError("JSON nested too deep to parse") from exc
     except ValueError as exc:  # an integer with more digits than int() converts
         raise DecodeError(f"malformed JSON: {exc}") from exc
 
 
-def _as_text(item: Any) -> str:
-    # ASCII escapes keep `raw` storable even when the item holds a lone surrogate.
+def _scan_item(text: str, at: int) -> tuple[Any, int]:
+    """The value at `at` and where it ends."""
     try:
-        return json.dumps(item)
-    except RecursionError as exc:
-        # json.loads read the item a few stack frames higher up than this: an item
-        # nested right at its limit reads but cannot be written back.  Without its
-        # raw text it would be lost, so the whole document is refused instead.
-        raise DecodeError("JSON nested too deep to keep a bad item's raw text") from exc
+        return _scan(text, at)  # type: ignore[no-any-return]
+    except StopIteration as stop:
+        error = json.JSONDecodeError("Expecting value", text, stop.value)
+        raise _malformed(error) from None
+    except json.JSONDecodeError as exc:
+        raise _malformed(exc) from exc
+    except RecursionError as exc:  # only when the caller itself is nearly that deep
+        raise DecodeError("JSON nested too deep to parse") from exc
+    except ValueError:
+        return _scan_big(text, at)  # type: ignore[no-any-return]
 
 
 def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
-    document = load_json(data)
-    if document.__class__ is dict:
-        document = [document]
-    elif document.__class__ is not list:
+    text = _text(data)
+    check_shape(data, limits.max_reports)
+    at = _BLANKS(text).end()
+    opener = text[at : at + 1]
+    if opener not in ("[", "{"):
+        document = load_json(data)  # says what is wrong, as json does
         raise DecodeError(
             f"JSON document is {type(document).__name__}, expected an array of objects"
         )
-    if len(document) > limits.max_reports:
-        raise PayloadTooLarge(
-            f"{len(document)} items, over the limit of {limits.max_reports}"
-        )
+    max_reports = limits.max_reports
     reader = ItemReader(tz)
     fast = reader.fast
     reports: list[StatusReport] = []
     errors: list[ReportError] = []
     append = reports.append
-    for index, item in enumerate(document):
-        # Each object is dropped from the document once read, so the memory it held
-        # is reused for the reports instead of adding to the peak.
-        document[index] = None
+    index = 0
+    if opener == "[":
+        at = _BLANKS(text, at + 1).end()
+        more = text[at : at + 1] != "]"
+    else:
+        more = True
+    while more:
+        if index == max_reports:
+            raise PayloadTooLarge(f"more than {max_reports} items")
+        item, end = _scan_item(text, at)
         if item.__class__ is dict:
             report = fast(item)
             if report is not None:
                 append(report)
-                continue
-            get = item.get
-            result = reader.careful(
-                index,
-                get("id_sms"),
-                get("time"),
-                get("state"),
-                get("sms"),
-                get("viber"),
-                lambda: _as_text(item),  # noqa: B023 - called before the next item
-            )
+            else:
+                get = item.get
+                result = reader.careful(
+                    index,
+                    get("id_sms"),
+                    get("time"),
+                    get("state"),
+                    get("sms"),
+                    get("viber"),
+                    text[at:end],
+                )
+                if result.__class__ is StatusReport:
+                    append(result)  # type: ignore[arg-type]
+                else:
+                    errors.append(result)  # type: ignore[arg-type]
         else:
             kind = {list: "an array", str: "a string", type(None): "null"}.get(
                 item.__class__, "a number or boolean"
             )
-            result = ReportError(
-                index=index,
-                id_sms=None,
-                reason=f"item is {kind}, expected an object",
-                raw=_as_text(item),
+            errors.append(
+                ReportError(
+                    index=index,
+                    id_sms=None,
+                    reason=f"item is {kind}, expected an object",
+                    raw=text[at:end],
+                )
             )
-        if isinstance(result, StatusReport):
-            append(result)
-        else:
-            errors.append(result)
+        index += 1
+        if opener == "{":
+            at = end
+            break
+        # The separator, as json's own array reader takes it.
+        next_char = text[end : end + 1]
+        if next_char in _WHITE and next_char:
+            end = _BLANKS(text, end).end()
+            next_char = text[end : end + 1]
+        if next_char == "]":
+            more = False
+        elif next_char != ",":
+            raise _malformed(json.JSONDecodeError("Expecting ',' delimiter", text, end))
+        at = end + 1
+        if text[at : at + 1] in _WHITE:
+            at = _BLANKS(text, at).end()
+    if opener == "[" and index == 0:
+        at += 1  # past the "]" of an empty array
+    at = _BLANKS(text, at).end()
+    if at != len(text):
+        raise _malformed(json.JSONDecodeError("Extra data", text, at))
     return Batch(format=Format.JSON, reports=tuple(reports), errors=tuple(errors))
 
 

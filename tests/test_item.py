@@ -17,7 +17,6 @@ import pytest
 
 from smsstatus import (
     Batch,
-    DecodeError,
     Format,
     ReportError,
     Status,
@@ -261,9 +260,31 @@ def test_bad_json_id(value: Any, shown: str) -> None:
     assert_refused(decode_one(Format.JSON, fields(id_sms=value)), "id_sms", None, shown)
 
 
-def test_a_json_number_too_long_to_convert_refuses_the_document() -> None:
-    with pytest.raises(DecodeError):
-        decode(b'[{"id_sms": ' + b"9" * 5000 + b', "state": "send"}]')
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_a_json_id_too_long_to_convert_is_that_item_s_error(sign: str) -> None:
+    # Point 7 of issue 11: such a number refused the whole document.
+    body = '[{"id_sms": 1, "time": "", "state": "send"}, '
+    body += '{"id_sms": ' + sign + "9" * 5000 + ', "time": "", "state": "send"}]'
+    batch = decode(body)
+    assert batch.reports == (NEIGHBOUR,)
+    (error,) = batch.errors
+    expected = "must not be negative" if sign else "too long (5000 digits)"
+    assert_refused(error, "id_sms", None, expected)
+    assert error.raw == body[body.index("{", 2) : -1]
+    assert decode(error.raw).errors == (ReportError(0, None, error.reason, error.raw),)
+
+
+@pytest.mark.parametrize("field", ["time", "state", "sms"])
+def test_a_json_number_too_long_in_a_field_is_shown_as_a_number(field: str) -> None:
+    number = "7" * 5000
+    body = f'[{{"id_sms": 4, "time": "", "state": "send", "{field}": {number}}}]'
+    (error,) = decode(body).errors
+    assert_refused(error, field, 4, "a number 777")
+
+
+def test_a_json_number_too_long_under_an_unknown_key_is_ignored() -> None:
+    body = '[{"id_sms": 1, "time": "", "state": "send", "x": [%s]}]' % ("5" * 9000)
+    assert decode(body).reports == (NEIGHBOUR,)
 
 
 WRONG_TIME_SHAPE = [
