@@ -31,10 +31,10 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from json.scanner import make_scanner
-from typing import Any
+from typing import Any, cast
 
 from ._body import DEFAULT_LIMITS, Body, as_bytes
 from ._errors import DecodeError, PayloadTooLarge
@@ -59,9 +59,12 @@ MAX_ITEM_VALUES = 256
 VALUES_PER_ITEM = 16
 
 # json's own scanner, and one that keeps integers too long to convert as their text.
-_scan = make_scanner(json.JSONDecoder())
-_scan_big = make_scanner(json.JSONDecoder(parse_int=lambda text: _int_or_big(text)))
-_BLANKS = re.compile(r"[ \t\n\r]*").match
+Scanner = Callable[[str, int], tuple[Any, int]]
+_scan: Scanner = make_scanner(cast(Any, json.JSONDecoder()))
+_scan_big: Scanner = make_scanner(
+    cast(Any, json.JSONDecoder(parse_int=lambda text: _int_or_big(text)))
+)
+_BLANKS = re.compile(r"[ \t\n\r]*")
 _WHITE = " \t\n\r"
 # Everything but the bytes that make structure: brackets, commas and quotes.
 _NOT_SHAPE = bytes(sorted(set(range(256)) - set(b'[]{},"')))
@@ -142,9 +145,7 @@ def _too_many_values_in_an_item() -> PayloadTooLarge:
 
 def _text(data: bytes) -> str:
     try:
-        return data.decode(
-            "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
-        )
+        return data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
     except UnicodeDecodeError as exc:
         raise DecodeError(f"body is not valid UTF-8 at byte {exc.start}") from exc
 
@@ -170,10 +171,15 @@ def load_json(data: bytes, *, max_reports: int = DEFAULT_LIMITS.max_reports) -> 
         raise DecodeError(f"malformed JSON: {exc}") from exc
 
 
+def _skip_blanks(text: str, at: int) -> int:
+    """Where the JSON blanks from `at` on end."""
+    return _BLANKS.match(text, at).end()  # type: ignore[union-attr]  # always matches
+
+
 def _scan_item(text: str, at: int) -> tuple[Any, int]:
     """The value at `at` and where it ends."""
     try:
-        return _scan(text, at)  # type: ignore[no-any-return]
+        return _scan(text, at)
     except StopIteration as stop:
         error = json.JSONDecodeError("Expecting value", text, stop.value)
         raise _malformed(error) from None
@@ -182,14 +188,14 @@ def _scan_item(text: str, at: int) -> tuple[Any, int]:
     except RecursionError as exc:  # only when the caller itself is nearly that deep
         raise DecodeError("JSON nested too deep to parse") from exc
     except ValueError:
-        return _scan_big(text, at)  # type: ignore[no-any-return]
+        return _scan_big(text, at)
 
 
 def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
     text = _text(data)
     check_shape(data, limits.max_reports)
-    at = _BLANKS(text).end()
+    at = _skip_blanks(text, 0)
     opener = text[at : at + 1]
     if opener not in ("[", "{"):
         document = load_json(data)  # says what is wrong, as json does
@@ -204,7 +210,7 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     append = reports.append
     index = 0
     if opener == "[":
-        at = _BLANKS(text, at + 1).end()
+        at = _skip_blanks(text, at + 1)
         more = text[at : at + 1] != "]"
     else:
         more = True
@@ -227,10 +233,10 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
                     get("viber"),
                     text[at:end],
                 )
-                if result.__class__ is StatusReport:
-                    append(result)  # type: ignore[arg-type]
+                if isinstance(result, StatusReport):
+                    append(result)
                 else:
-                    errors.append(result)  # type: ignore[arg-type]
+                    errors.append(result)
         else:
             kind = {list: "an array", str: "a string", type(None): "null"}.get(
                 item.__class__, "a number or boolean"
@@ -250,7 +256,7 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
         # The separator, as json's own array reader takes it.
         next_char = text[end : end + 1]
         if next_char in _WHITE and next_char:
-            end = _BLANKS(text, end).end()
+            end = _skip_blanks(text, end)
             next_char = text[end : end + 1]
         if next_char == "]":
             more = False
@@ -258,10 +264,10 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
             raise _malformed(json.JSONDecodeError("Expecting ',' delimiter", text, end))
         at = end + 1
         if text[at : at + 1] in _WHITE:
-            at = _BLANKS(text, at).end()
+            at = _skip_blanks(text, at)
     if opener == "[" and index == 0:
         at += 1  # past the "]" of an empty array
-    at = _BLANKS(text, at).end()
+    at = _skip_blanks(text, at)
     if at != len(text):
         raise _malformed(json.JSONDecodeError("Extra data", text, at))
     return Batch(format=Format.JSON, reports=tuple(reports), errors=tuple(errors))
