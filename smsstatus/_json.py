@@ -65,7 +65,7 @@ _scan_big: Scanner = make_scanner(
     cast(Any, json.JSONDecoder(parse_int=lambda text: _int_or_big(text)))
 )
 _BLANKS = re.compile(r"[ \t\n\r]*")
-_WHITE = " \t\n\r"
+_WHITE = frozenset(" \t\n\r")
 # Everything but the bytes that make structure: brackets, commas and quotes.
 _NOT_SHAPE = bytes(sorted(set(range(256)) - set(b'[]{},"')))
 _STRINGS = re.compile(rb'"[^"]*"').sub
@@ -98,8 +98,12 @@ def _shape(data: bytes) -> bytes:
     return shape if unclosed < 0 else shape[:unclosed]
 
 
-def check_shape(data: bytes, max_reports: int) -> None:
-    """Refuse a body too deep, or with too many values, for json to build safely."""
+def check_shape(data: bytes, max_reports: int) -> int | None:
+    """Refuse a body too deep, or with too many values, for json to build safely.
+
+    Returns the number of items when the body has the gateway's shape (an array of
+    objects that hold no arrays or objects, or one such object), else None.
+    """
     shape = _shape(data)
     values = shape.count(b"[") + shape.count(b"{") + shape.count(b",")
     max_values = VALUES_PER_ITEM * max_reports + MAX_ITEM_VALUES
@@ -115,8 +119,19 @@ def check_shape(data: bytes, max_reports: int) -> None:
         # levels at most, and an object's values are its commas plus one.
         if b"{" + b"," * MAX_ITEM_VALUES in shape:
             raise _too_many_values_in_an_item()
-        return
+        objects = len(brackets) // 2 - (brackets[:1] == b"[")
+        if brackets == b"{}":
+            return 1
+        # Objects only, one comma apart: nothing else stands between them.
+        if not objects or (
+            shape.startswith(b"[{")
+            and shape.endswith(b"}]")
+            and shape.count(b"},{") == objects - 1
+        ):
+            return objects
+        return None
     _walk(shape)
+    return None
 
 
 def _walk(shape: bytes) -> None:
@@ -176,35 +191,111 @@ def _skip_blanks(text: str, at: int) -> int:
     return _BLANKS.match(text, at).end()  # type: ignore[union-attr]  # always matches
 
 
-def _scan_item(text: str, at: int) -> tuple[Any, int]:
-    """The value at `at` and where it ends."""
-    try:
-        return _scan(text, at)
-    except StopIteration as stop:
-        error = json.JSONDecodeError("Expecting value", text, stop.value)
+def _scan_again(text: str, at: int, exc: Exception) -> tuple[Any, int]:
+    """The value at `at` after json's own scanner failed there with `exc`: read
+    with over-long integers kept as marks, or the document's error."""
+    if isinstance(exc, StopIteration):
+        error = json.JSONDecodeError("Expecting value", text, exc.value)
         raise _malformed(error) from None
-    except json.JSONDecodeError as exc:
+    if isinstance(exc, json.JSONDecodeError):
         raise _malformed(exc) from exc
-    except RecursionError as exc:  # only when the caller itself is nearly that deep
+    if isinstance(exc, RecursionError):  # only when the caller is itself that deep
         raise DecodeError("JSON nested too deep to parse") from exc
-    except ValueError:
-        return _scan_big(text, at)
+    return _scan_big(text, at)  # ValueError: an integer too long for int()
+
+
+def _as_text(item: Any) -> str:
+    # As json writes it, ASCII escapes keeping `raw` storable even when the item
+    # holds a lone surrogate; nesting is bounded, so this never recurses far.
+    try:
+        return json.dumps(item)
+    except RecursionError as exc:  # only when the caller is itself that deep
+        raise DecodeError("JSON nested too deep to write a bad item's raw") from exc
+
+
+def _not_an_object(index: int, item: Any, raw: str) -> ReportError:
+    kind = {list: "an array", str: "a string", type(None): "null"}.get(
+        item.__class__, "a number or boolean"
+    )
+    return ReportError(
+        index=index, id_sms=None, reason=f"item is {kind}, expected an object", raw=raw
+    )
 
 
 def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
     text = _text(data)
-    check_shape(data, limits.max_reports)
+    items = check_shape(data, limits.max_reports)
+    if items is not None:
+        # The gateway's shape, its items counted: json builds it whole (the fastest
+        # way, keys shared), with no surprise left but an over-long integer.
+        if items > limits.max_reports:
+            raise PayloadTooLarge(
+                f"{items} items, over the limit of {limits.max_reports}"
+            )
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _malformed(exc) from exc
+        except (ValueError, RecursionError):
+            pass  # read one by one below, which isolates the item or says why
+        else:
+            return _read_document(document, tz)
+    return _read_one_by_one(text, tz, limits)
+
+
+def _read_document(document: Any, tz: tzinfo | None) -> Batch:
+    """The batch of a document json has read whole."""
+    if document.__class__ is dict:
+        document = [document]
+    reader = ItemReader(tz)
+    fast = reader.fast
+    reports: list[StatusReport] = []
+    errors: list[ReportError] = []
+    append = reports.append
+    for index, item in enumerate(document):
+        # Each object is dropped from the document once read, so the memory it held
+        # is reused for the reports instead of adding to the peak.
+        document[index] = None
+        if item.__class__ is dict:
+            report = fast(item)
+            if report is not None:
+                append(report)
+                continue
+            get = item.get
+            result = reader.careful(
+                index,
+                get("id_sms"),
+                get("time"),
+                get("state"),
+                get("sms"),
+                get("viber"),
+                lambda: _as_text(item),  # noqa: B023 - called before the next item
+            )
+        else:
+            result = _not_an_object(index, item, _as_text(item))
+        if isinstance(result, StatusReport):
+            append(result)
+        else:
+            errors.append(result)
+    return Batch(format=Format.JSON, reports=tuple(reports), errors=tuple(errors))
+
+
+def _read_one_by_one(text: str, tz: tzinfo | None, limits: Limits) -> Batch:
+    """Decode any other document, reading and converting one item at a time."""
     at = _skip_blanks(text, 0)
     opener = text[at : at + 1]
     if opener not in ("[", "{"):
-        document = load_json(data)  # says what is wrong, as json does
+        document = load_json(text.encode())  # says what is wrong, as json does
         raise DecodeError(
             f"JSON document is {type(document).__name__}, expected an array of objects"
         )
     max_reports = limits.max_reports
     reader = ItemReader(tz)
     fast = reader.fast
+    careful = reader.careful
+    scan = _scan
+    blanks = _WHITE
     reports: list[StatusReport] = []
     errors: list[ReportError] = []
     append = reports.append
@@ -214,58 +305,65 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
         more = text[at : at + 1] != "]"
     else:
         more = True
+    # json's own array reader, with each item made a report as soon as it is read.
     while more:
         if index == max_reports:
             raise PayloadTooLarge(f"more than {max_reports} items")
-        item, end = _scan_item(text, at)
+        try:
+            item, end = scan(text, at)
+            sent: str | None = None
+        except (StopIteration, ValueError, RecursionError) as exc:
+            item, end = _scan_again(text, at, exc)
+            sent = text[at:end]  # holds an integer json.dumps would write otherwise
         if item.__class__ is dict:
             report = fast(item)
             if report is not None:
                 append(report)
             else:
                 get = item.get
-                result = reader.careful(
+                result = careful(
                     index,
                     get("id_sms"),
                     get("time"),
                     get("state"),
                     get("sms"),
                     get("viber"),
-                    text[at:end],
+                    sent or _as_text(item),
                 )
                 if isinstance(result, StatusReport):
                     append(result)
                 else:
                     errors.append(result)
         else:
-            kind = {list: "an array", str: "a string", type(None): "null"}.get(
-                item.__class__, "a number or boolean"
-            )
-            errors.append(
-                ReportError(
-                    index=index,
-                    id_sms=None,
-                    reason=f"item is {kind}, expected an object",
-                    raw=text[at:end],
-                )
-            )
+            errors.append(_not_an_object(index, item, sent or _as_text(item)))
         index += 1
         if opener == "{":
             at = end
             break
-        # The separator, as json's own array reader takes it.
-        next_char = text[end : end + 1]
-        if next_char in _WHITE and next_char:
-            end = _skip_blanks(text, end)
-            next_char = text[end : end + 1]
-        if next_char == "]":
-            more = False
-        elif next_char != ",":
-            raise _malformed(json.JSONDecodeError("Expecting ',' delimiter", text, end))
+        # The separator, as json's own array reader takes it; indexing, not slicing,
+        # since this runs once per item.
+        try:
+            separator = text[end]
+            if separator in blanks:
+                end = _skip_blanks(text, end)
+                separator = text[end]
+        except IndexError:
+            separator = ""
         at = end + 1
-        if text[at : at + 1] in _WHITE:
-            at = _skip_blanks(text, at)
-    if opener == "[" and index == 0:
+        if separator == ",":
+            try:
+                if text[at] in blanks:
+                    at += 1
+                    if text[at] in blanks:
+                        at = _skip_blanks(text, at)
+            except IndexError:
+                pass  # the scanner says what is missing
+        elif separator == "]":
+            more = False
+        else:
+            error = json.JSONDecodeError("Expecting ',' delimiter", text, end)
+            raise _malformed(error)
+    if opener == "[" and not index:
         at += 1  # past the "]" of an empty array
     at = _skip_blanks(text, at)
     if at != len(text):
