@@ -298,10 +298,7 @@ def _time_reason(text: str) -> str:
     """Why `text` is not a time: of the wrong shape, or of the right shape but
     naming no date-time (the cache keeps one mark for both, so it is told here)."""
     if _time_shaped(text.strip(_BLANKS)):
-        return (
-            f"time: {_show(text)} is no date-time that exists "
-            "(no such day, hour, minute or second)"
-        )
+        return f"time: {_show(text)} is not a date-time that exists"
     return _WRONG_TIME + _show(text)
 
 

@@ -130,17 +130,24 @@ def check_shape(data: bytes, max_reports: int) -> int | None:
         ):
             return objects
         return None
-    _walk(shape)
+    _walk(shape, max_reports)
     return None
 
 
-def _walk(shape: bytes) -> None:
-    """`check_shape` for any other shape: depth and values per item, by the byte."""
+def _walk(shape: bytes, max_reports: int) -> None:
+    """`check_shape` for any other shape: depth, items and values per item, by the
+    byte (their number is bounded already, and with it the time this takes)."""
     top = 1 if shape[:1] == b"[" else 0  # the depth at which items are separated
-    depth = values = 0
+    depth = values = items = 0
     for byte in shape:
         if byte == _COMMA:
-            values = 0 if depth == top else values + 1
+            if depth == top:
+                values = 0
+                items += 1
+                if items >= max_reports:
+                    raise PayloadTooLarge(f"more than {max_reports} items")
+            else:
+                values += 1
         elif byte in _OPENERS:
             depth += 1
             if depth > MAX_DEPTH:

@@ -120,6 +120,7 @@ _GATEWAY_HEAD = re.compile(
     + _BLANKS
 ).match
 _GATEWAY_TAIL = re.compile(b"</response>" + _BLANKS).fullmatch
+_GATEWAY_DECLARATION = b'<?xml version="1.0" encoding="utf-8"'
 # An XML declaration with an encoding: the name as the XML specification spells one.
 _DECLARED_ENCODING = re.compile(
     rb"""<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(["'])1\.[0-9]+\1"""
@@ -219,7 +220,7 @@ def as_utf8(data: bytes) -> bytes:
         if "\x00" in text:  # never in XML; and "<\x00" again would look like UTF-16
             raise DecodeError("body holds a NUL character: it is not UTF-16 XML")
         return text.encode("utf-8")
-    if data.startswith(codecs.BOM_UTF8):
+    if data.startswith((codecs.BOM_UTF8, _GATEWAY_DECLARATION)):
         return data
     declared = _DECLARED_ENCODING(data)
     if declared is None:

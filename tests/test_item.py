@@ -352,7 +352,7 @@ def test_an_impossible_time_is_told_from_a_wrong_shape(
     error = decode_one(format, fields(time=value))
     assert_refused(error, "time", 42, repr(value))
     assert isinstance(error, ReportError)
-    assert "no date-time that exists" in error.reason
+    assert "not a date-time that exists" in error.reason
     assert "expected" not in error.reason
 
 
