@@ -33,6 +33,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
+from functools import partial
 from json.scanner import make_scanner
 from typing import Any, cast
 
@@ -220,15 +221,6 @@ def _as_text(item: Any) -> str:
         raise DecodeError("JSON nested too deep to write a bad item's raw") from exc
 
 
-def _not_an_object(index: int, item: Any, raw: str) -> ReportError:
-    kind = {list: "an array", str: "a string", type(None): "null"}.get(
-        item.__class__, "a number or boolean"
-    )
-    return ReportError(
-        index=index, id_sms=None, reason=f"item is {kind}, expected an object", raw=raw
-    )
-
-
 def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
     text = _text(data)
@@ -241,20 +233,27 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
                 f"{items} items, over the limit of {limits.max_reports}"
             )
         try:
-            document = json.loads(text)
+            return _read_document(json.loads(text), tz)
         except json.JSONDecodeError as exc:
             raise _malformed(exc) from exc
         except (ValueError, RecursionError):
             pass  # read one by one below, which isolates the item or says why
-        else:
-            return _read_document(document, tz)
-    return _read_one_by_one(text, tz, limits)
+    document, sent = _scan_items(text, limits.max_reports)
+    return _read_document(document, tz, sent)
 
 
-def _read_document(document: Any, tz: tzinfo | None) -> Batch:
-    """The batch of a document json has read whole."""
+def _read_document(
+    document: Any, tz: tzinfo | None, sent: dict[int, str] | None = None
+) -> Batch:
+    """The batch of a document json has read; `sent` holds the raw text of the
+    items that json.dumps could not write back as they came."""
     if document.__class__ is dict:
         document = [document]
+    elif document.__class__ is not list:
+        raise DecodeError(
+            f"JSON document is {type(document).__name__}, expected an array of objects"
+        )
+    sent = sent or {}
     reader = ItemReader(tz)
     fast = reader.fast
     reports: list[StatusReport] = []
@@ -277,10 +276,18 @@ def _read_document(document: Any, tz: tzinfo | None) -> Batch:
                 get("state"),
                 get("sms"),
                 get("viber"),
-                lambda: _as_text(item),  # noqa: B023 - called before the next item
+                sent.get(index) or partial(_as_text, item),
             )
         else:
-            result = _not_an_object(index, item, _as_text(item))
+            kind = {list: "an array", str: "a string", type(None): "null"}.get(
+                item.__class__, "a number or boolean"
+            )
+            result = ReportError(
+                index=index,
+                id_sms=None,
+                reason=f"item is {kind}, expected an object",
+                raw=sent.get(index) or _as_text(item),
+            )
         if isinstance(result, StatusReport):
             append(result)
         else:
@@ -288,94 +295,49 @@ def _read_document(document: Any, tz: tzinfo | None) -> Batch:
     return Batch(format=Format.JSON, reports=tuple(reports), errors=tuple(errors))
 
 
-def _read_one_by_one(text: str, tz: tzinfo | None, limits: Limits) -> Batch:
-    """Decode any other document, reading and converting one item at a time."""
+def _scan_items(text: str, max_reports: int) -> tuple[Any, dict[int, str]]:
+    """The document, read as json's own array reader would, one item at a time: it
+    stops at the first item over `max_reports`, and an integer too long for int()
+    becomes a `BigInt` in its item (whose text is kept) instead of an error."""
     at = _skip_blanks(text, 0)
     opener = text[at : at + 1]
     if opener not in ("[", "{"):
-        document = load_json(text.encode())  # says what is wrong, as json does
-        raise DecodeError(
-            f"JSON document is {type(document).__name__}, expected an array of objects"
-        )
-    max_reports = limits.max_reports
-    reader = ItemReader(tz)
-    fast = reader.fast
-    careful = reader.careful
-    scan = _scan
-    blanks = _WHITE
-    reports: list[StatusReport] = []
-    errors: list[ReportError] = []
-    append = reports.append
-    index = 0
+        return load_json(text.encode()), {}  # not a batch, or malformed: json says
+    items: list[Any] = []
+    sent: dict[int, str] = {}
     if opener == "[":
         at = _skip_blanks(text, at + 1)
         more = text[at : at + 1] != "]"
+        if not more:
+            at += 1
     else:
-        more = True
-    # json's own array reader, with each item made a report as soon as it is read.
+        more = True  # a lone object: the one item
     while more:
-        if index == max_reports:
+        if len(items) == max_reports:
             raise PayloadTooLarge(f"more than {max_reports} items")
         try:
-            item, end = scan(text, at)
-            sent: str | None = None
+            item, end = _scan(text, at)
         except (StopIteration, ValueError, RecursionError) as exc:
             item, end = _scan_again(text, at, exc)
-            sent = text[at:end]  # holds an integer json.dumps would write otherwise
-        if item.__class__ is dict:
-            report = fast(item)
-            if report is not None:
-                append(report)
-            else:
-                get = item.get
-                result = careful(
-                    index,
-                    get("id_sms"),
-                    get("time"),
-                    get("state"),
-                    get("sms"),
-                    get("viber"),
-                    sent or _as_text(item),
-                )
-                if isinstance(result, StatusReport):
-                    append(result)
-                else:
-                    errors.append(result)
-        else:
-            errors.append(_not_an_object(index, item, sent or _as_text(item)))
-        index += 1
+            sent[len(items)] = text[at:end]
+        items.append(item)
+        at = end
         if opener == "{":
-            at = end
             break
-        # The separator, as json's own array reader takes it; indexing, not slicing,
-        # since this runs once per item.
-        try:
-            separator = text[end]
-            if separator in blanks:
-                end = _skip_blanks(text, end)
-                separator = text[end]
-        except IndexError:
-            separator = ""
+        end = _skip_blanks(text, end)
+        separator = text[end : end + 1]
         at = end + 1
-        if separator == ",":
-            try:
-                if text[at] in blanks:
-                    at += 1
-                    if text[at] in blanks:
-                        at = _skip_blanks(text, at)
-            except IndexError:
-                pass  # the scanner says what is missing
-        elif separator == "]":
+        if separator == "]":
             more = False
+        elif separator == ",":
+            at = _skip_blanks(text, at)
         else:
             error = json.JSONDecodeError("Expecting ',' delimiter", text, end)
             raise _malformed(error)
-    if opener == "[" and not index:
-        at += 1  # past the "]" of an empty array
     at = _skip_blanks(text, at)
     if at != len(text):
         raise _malformed(json.JSONDecodeError("Extra data", text, at))
-    return Batch(format=Format.JSON, reports=tuple(reports), errors=tuple(errors))
+    return items, sent
 
 
 def decode_json(
