@@ -190,8 +190,8 @@ def load_json(data: bytes, *, max_reports: int = DEFAULT_LIMITS.max_reports) -> 
         raise _malformed(exc) from exc
     except RecursionError as exc:  # only when the caller itself is nearly that deep
         raise DecodeError("JSON nested too deep to parse") from exc
-    except ValueError as exc:  # an integer with more digits than int() converts
-        raise DecodeError(f"malformed JSON: {exc}") from exc
+    except ValueError:  # an integer with more digits than int() converts: a mark
+        return json.loads(text, parse_int=_int_or_big)
 
 
 def _skip_blanks(text: str, at: int) -> int:
@@ -250,9 +250,8 @@ def _read_document(
     if document.__class__ is dict:
         document = [document]
     elif document.__class__ is not list:
-        raise DecodeError(
-            f"JSON document is {type(document).__name__}, expected an array of objects"
-        )
+        kind = "int" if document.__class__ is BigInt else type(document).__name__
+        raise DecodeError(f"JSON document is {kind}, expected an array of objects")
     sent = sent or {}
     reader = ItemReader(tz)
     fast = reader.fast

@@ -219,3 +219,8 @@ def test_decode_ack_honours_the_declared_encoding() -> None:
     body = '<?xml version="1.0" encoding="koi8-r"?><response note="Ж">'
     body += "<id_sms>5</id_sms></response>"
     assert decode_ack(body.encode("koi8-r"), "xml") == (5,)
+
+
+def test_decode_ack_skips_an_id_too_long_to_convert() -> None:
+    body = '[{"id_sms": ' + "9" * 5000 + '}, {"id_sms": 3}]'
+    assert decode_ack(body, "json") == (3,)

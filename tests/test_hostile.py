@@ -491,6 +491,18 @@ def test_bytes_invalid_in_the_declared_encoding_are_refused(
         decode(body)
 
 
+def test_a_declared_encoding_that_makes_a_lone_surrogate_is_refused() -> None:
+    body = b'<?xml version="1.0" encoding="unicode_escape"?><response a="\\ud800"/>'
+    with pytest.raises(DecodeError, match=r"'unicode_escape'.*lone surrogate"):
+        decode(body)
+
+
+def test_a_codec_s_own_refusal_is_a_decode_error() -> None:
+    body = b'<?xml version="1.0" encoding="undefined"?><response/>'
+    with pytest.raises(DecodeError, match="not valid 'undefined'"):
+        decode(body)
+
+
 def test_a_utf16_mark_wins_over_the_declaration() -> None:
     text = (
         '<?xml version="1.0" encoding="windows-1251"?><response>'

@@ -7,8 +7,10 @@ import json
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -22,6 +24,7 @@ from smsstatus import (
     Status,
     StatusReport,
     decode,
+    decode_ack,
     decode_json,
     encode_json,
 )
@@ -378,3 +381,36 @@ def test_encode_writes_the_wall_clock_and_drops_microseconds() -> None:
 def test_encode_an_empty_batch() -> None:
     assert encode_json([]) == b"[]"
     assert decode_json(encode_json([])) == Batch(Format.JSON, (), ())
+
+
+def test_items_past_the_limit_are_counted_before_anything_is_built() -> None:
+    with pytest.raises(PayloadTooLarge, match="more than 2 items"):
+        decode_json("[[], [], []]", limits=Limits(max_reports=2))
+    assert len(decode_json("[[], []]", limits=Limits(max_reports=2)).errors) == 2
+
+
+def test_a_top_level_number_too_long_is_still_a_number() -> None:
+    with pytest.raises(DecodeError, match="JSON document is int, expected"):
+        decode_json("9" * 5000)
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        ("smsstatus._json._scan", lambda: decode_json('[1, {"id_sms": "x"}]')),
+        ("json.loads", lambda: decode_ack('[{"id_sms": 1}]', "json")),
+        ("json.dumps", lambda: decode_json('[{"id_sms": "x"}]')),
+    ],
+    ids=["scanner", "acknowledgement", "raw"],
+)
+def test_a_caller_at_the_recursion_limit_gets_a_decode_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, read: Callable[[], object]
+) -> None:
+    # Nesting is bounded at 64, so only a caller already within a few frames of the
+    # recursion limit can make json recurse too far: it still gets a DecodeError.
+    def too_deep(*args: object, **kwargs: object) -> NoReturn:
+        raise RecursionError
+
+    monkeypatch.setattr(name, too_deep)
+    with pytest.raises(DecodeError, match="nested too deep"):
+        read()
