@@ -89,10 +89,11 @@ def _shape(data: bytes) -> bytes:
         # string's end and changes nothing outside strings.
         data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
     marks = data.translate(None, _NOT_SHAPE)
-    if marks.count(b'""') * 2 == marks.count(b'"'):
+    shape = marks.translate(None, b'"')
+    if marks.count(b'""') * 2 == len(marks) - len(shape):
         # Every string holds neither brackets nor commas (the gateway's case): each
         # quote is followed at once by its closing one.  Counting says so in C.
-        return marks.translate(None, b'"')
+        return shape
     shape = _STRINGS(b"", marks)
     unclosed = shape.find(b'"')
     # An unterminated string: json stops there, so only what comes before counts.
@@ -113,16 +114,19 @@ def check_shape(data: bytes, max_reports: int) -> int | None:
             f"more than {max_values} JSON values ({VALUES_PER_ITEM} per permitted item)"
         )
     brackets = shape.translate(None, b",")
-    if brackets == b"{}" or (
-        brackets[:1] == b"[" and not brackets[1:-1].replace(b"{}", b"")
+    if (
+        brackets.find(b"[", 1) < 0
+        and brackets.find(b"]", 0, len(brackets) - 1) < 0
+        and b"{{" not in brackets
+        and b"}}" not in brackets
     ):
         # One object, or an array of scalars and objects that hold only scalars: two
         # levels at most, and an object's values are its commas plus one.
         if b"{" + b"," * MAX_ITEM_VALUES in shape:
             raise _too_many_values_in_an_item()
-        objects = len(brackets) // 2 - (brackets[:1] == b"[")
-        if brackets == b"{}":
-            return 1
+        objects = brackets.count(b"{")
+        if brackets[:1] != b"[":
+            return objects
         # Objects only, one comma apart: nothing else stands between them.
         if not objects or (
             shape.startswith(b"[{")
@@ -224,21 +228,32 @@ def _as_text(item: Any) -> str:
 def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
     text = _text(data)
-    items = check_shape(data, limits.max_reports)
-    if items is not None:
-        # The gateway's shape, its items counted: json builds it whole (the fastest
-        # way, keys shared), with no surprise left but an over-long integer.
-        if items > limits.max_reports:
-            raise PayloadTooLarge(
-                f"{items} items, over the limit of {limits.max_reports}"
-            )
+    max_reports = limits.max_reports
+    opens = data.count(b"[") + data.count(b"{")
+    if opens <= MAX_DEPTH and opens + data.count(b",") <= MAX_ITEM_VALUES:
+        # Too few brackets to nest too deep, too few values to weigh: a small
+        # document needs no look at its shape.
+        whole = True
+    else:
+        items = check_shape(data, max_reports)
+        whole = items is not None
+        if items is not None and items > max_reports:
+            raise PayloadTooLarge(f"{items} items, over the limit of {max_reports}")
+    if whole:
+        # json builds it whole, the fastest way (keys shared between items): it is
+        # small, or of the gateway's shape with its items counted.
         try:
-            return _read_document(json.loads(text), tz)
+            document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _malformed(exc) from exc
         except (ValueError, RecursionError):
             pass  # read one by one below, which isolates the item or says why
-    document, sent = _scan_items(text, limits.max_reports)
+        else:
+            count = len(document) if document.__class__ is list else 1
+            if count > max_reports:
+                raise PayloadTooLarge(f"{count} items, over the limit of {max_reports}")
+            return _read_document(document, tz)
+    document, sent = _scan_items(text, max_reports)
     return _read_document(document, tz, sent)
 
 

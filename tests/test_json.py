@@ -264,7 +264,7 @@ def test_max_reports_counts_every_item() -> None:
     body = "[" + ", ".join([ITEM_1, "null", "{}"]) + "]"
     batch = decode_json(body, limits=Limits(max_reports=3))
     assert len(batch.reports) + len(batch.errors) == 3
-    with pytest.raises(PayloadTooLarge, match="more than 2 items"):
+    with pytest.raises(PayloadTooLarge, match="3 items, over the limit of 2"):
         decode_json(body, limits=Limits(max_reports=2))
 
 
@@ -384,9 +384,11 @@ def test_encode_an_empty_batch() -> None:
 
 
 def test_items_past_the_limit_are_counted_before_anything_is_built() -> None:
-    with pytest.raises(PayloadTooLarge, match="more than 2 items"):
-        decode_json("[[], [], []]", limits=Limits(max_reports=2))
-    assert len(decode_json("[[], []]", limits=Limits(max_reports=2)).errors) == 2
+    # Large enough (over 256 values) to be looked at before json reads it.
+    body = "[" + ", ".join(["[]"] * 300) + "]"
+    with pytest.raises(PayloadTooLarge, match="more than 299 items"):
+        decode_json(body, limits=Limits(max_reports=299))
+    assert len(decode_json(body, limits=Limits(max_reports=300)).errors) == 300
 
 
 def test_a_top_level_number_too_long_is_still_a_number() -> None:
@@ -397,7 +399,7 @@ def test_a_top_level_number_too_long_is_still_a_number() -> None:
 @pytest.mark.parametrize(
     ("name", "read"),
     [
-        ("smsstatus._json._scan", lambda: decode_json('[1, {"id_sms": "x"}]')),
+        ("smsstatus._json._scan", lambda: decode_json("[" + "[1], " * 300 + "1]")),
         ("json.loads", lambda: decode_ack('[{"id_sms": 1}]', "json")),
         ("json.dumps", lambda: decode_json('[{"id_sms": "x"}]')),
     ],
