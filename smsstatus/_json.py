@@ -58,6 +58,8 @@ MAX_DEPTH = 64
 # the gateway's item holds six; these bound what json builds for any body.
 MAX_ITEM_VALUES = 256
 VALUES_PER_ITEM = 16
+# A body this short is counted before its shape is looked at: it may need no look.
+_SMALL = 1 << 14
 
 # json's own scanner, and one that keeps integers too long to convert as their text.
 Scanner = Callable[[str, int], tuple[Any, int]]
@@ -229,8 +231,10 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
     text = _text(data)
     max_reports = limits.max_reports
-    opens = data.count(b"[") + data.count(b"{")
-    if opens <= MAX_DEPTH and opens + data.count(b",") <= MAX_ITEM_VALUES:
+    if len(data) <= _SMALL and (
+        (opens := data.count(b"[") + data.count(b"{")) <= MAX_DEPTH
+        and opens + data.count(b",") <= MAX_ITEM_VALUES
+    ):
         # Too few brackets to nest too deep, too few values to weigh: a small
         # document needs no look at its shape.
         whole = True
