@@ -73,6 +73,7 @@ _WHITE = frozenset(" \t\n\r")
 _NOT_SHAPE = bytes(sorted(set(range(256)) - set(b'[]{},"')))
 _STRINGS = re.compile(rb'"[^"]*"').sub
 _OPENERS = (ord("["), ord("{"))
+_TOO_MANY_MEMBERS = b"{" + b"," * MAX_ITEM_VALUES  # in an object of scalars only
 _COMMA = ord(",")
 
 
@@ -124,7 +125,7 @@ def check_shape(data: bytes, max_reports: int) -> int | None:
     ):
         # One object, or an array of scalars and objects that hold only scalars: two
         # levels at most, and an object's values are its commas plus one.
-        if b"{" + b"," * MAX_ITEM_VALUES in shape:
+        if _TOO_MANY_MEMBERS in shape:
             raise _too_many_values_in_an_item()
         objects = brackets.count(b"{")
         if brackets[:1] != b"[":
