@@ -1,25 +1,28 @@
 """JSON: the gateway's array of ``{"id_sms", "time", "state"}`` objects.
 
-Strategy.  Two linear passes, and no Python per byte in either.
+Strategy.  json's C scanner does the parsing; what it is given is bounded first.
 
 1. `check_shape` reads the body's structure before anything is built, with a few
-   C-level byte operations: escapes and strings are cut out, leaving the brackets and
-   commas outside strings.  From those it refuses a document nested deeper than
-   `MAX_DEPTH` (so json's C scanner, which recurses once per level, never comes near
-   any limit, whatever `sys.getrecursionlimit()` says and however deep the caller
-   is), one holding more than `VALUES_PER_ITEM` values per permitted item in all,
-   or one item holding more than `MAX_ITEM_VALUES`.  So time and memory are bounded
-   before json builds anything.  The gateway's own shape (an array of objects that
-   hold no arrays or objects) is recognised whole; only other shapes are walked
-   bracket by bracket.
-2. json's C scanner reads the items one at a time, and each becomes a report or an
-   error at once: no list of the whole document ever exists, so memory is the text,
-   one item and the result, and counting items as they come enforces `max_reports`
-   without reading the excess.  A bad item's `raw` is its text cut from the body.
-   An integer longer than `int()` converts (Python's 4300-digit limit) stops the
-   scanner; that item alone is read again by a scanner that keeps such integers as
-   `BigInt` marks, a per-item error where it is the id, ignored under an unknown key.
+   C-level byte operations (no Python per byte): escapes and strings are cut out,
+   leaving the brackets and commas outside strings.  From those it refuses a document
+   nested deeper than `MAX_DEPTH` (so the scanner, which recurses once per level,
+   never comes near any limit, whatever `sys.getrecursionlimit()` says and however
+   deep the caller is), one holding more than `VALUES_PER_ITEM` values per permitted
+   item in all, or one item holding more than `MAX_ITEM_VALUES`.  A body too small to
+   break these bounds is only counted.
+2. The gateway's own shape (an array of objects that hold no arrays or objects) has
+   its items counted by the same look, so `max_reports` is enforced before json
+   builds anything, and `json.loads` then reads it whole, the fastest way (keys are
+   shared between items); each object becomes a report or an error, and is dropped
+   from the list as soon as it is read, so the peak is the document, not both.
+3. Any other shape, and a document holding an integer longer than `int()` converts
+   (Python's 4300-digit limit), is read one item at a time, as json's own array
+   reader would: reading stops at the first item over `max_reports`, and an item
+   whose integer is too long is read again with such integers kept as `BigInt`
+   marks, an error where it is the id, ignored under an unknown key.
 
+A bad item's `raw` is the item as json writes it (ASCII escapes, so it can be stored
+whatever it holds), or, for an item holding an over-long integer, its text as sent.
 The body must be UTF-8, as RFC 8259 requires between systems, with an optional
 byte-order mark.  A lone object is a batch of one; any other top-level value is
 refused.  An item that is not an object at all is a per-item error, like a bad field.
