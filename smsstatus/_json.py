@@ -330,8 +330,7 @@ def _scan_items(text: str, max_reports: int) -> tuple[Any, dict[int, str]]:
     if opener == "[":
         at = _skip_blanks(text, at + 1)
         more = text[at : at + 1] != "]"
-        if not more:
-            at += 1
+        at += not more  # an empty array: past its "]"
     else:
         more = True  # a lone object: the one item
     while more:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -416,3 +417,32 @@ def test_a_caller_at_the_recursion_limit_gets_a_decode_error(
     monkeypatch.setattr(name, too_deep)
     with pytest.raises(DecodeError, match="nested too deep"):
         read()
+
+
+MANY = "[1], " * 300  # past the size and values that json may read unlooked
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" + MANY + "]",
+        "[" + MANY + "[1] [2]]",
+        "[" + MANY + "[1]] x",
+        "[" + MANY,
+        "[" + MANY + '"x]',
+    ],
+    ids=["trailing comma", "no comma", "extra data", "truncated", "unterminated"],
+)
+def test_a_document_read_item_by_item_is_malformed_as_json_says(body: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as caught:
+        json.loads(body)
+    said = caught.value
+    expected = f"malformed JSON at line {said.lineno}, column {said.colno}: {said.msg}"
+    with pytest.raises(DecodeError, match=re.escape(expected)):
+        decode_json(body)
+
+
+def test_an_empty_array_read_item_by_item() -> None:
+    body = '[{"id_sms": ' + "9" * 5000 + ', "time": "", "state": "send"}]'
+    assert len(decode_json(body).errors) == 1
+    assert decode_json(" [ ] ") == Batch(Format.JSON, (), ())
