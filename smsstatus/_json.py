@@ -61,8 +61,11 @@ MAX_DEPTH = 64
 # the gateway's item holds six; these bound what json builds for any body.
 MAX_ITEM_VALUES = 256
 VALUES_PER_ITEM = 16
-# A body this short is counted before its shape is looked at: it may need no look.
+# A body this short is counted before its shape is looked at: it may need no look;
+# one shorter than `_TINY` cannot hold MAX_DEPTH + 1 nested pairs (and if it is
+# malformed, json stops within as many levels as it has bytes).
 _SMALL = 1 << 14
+_TINY = 2 * MAX_DEPTH + 2
 
 # json's own scanner, and one that keeps integers too long to convert as their text.
 Scanner = Callable[[str, int], tuple[Any, int]]
@@ -235,8 +238,10 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
     text = _text(data)
     max_reports = limits.max_reports
-    if len(data) <= _SMALL and (
-        (opens := data.count(b"[") + data.count(b"{")) <= MAX_DEPTH
+    size = len(data)
+    if size < _TINY or (
+        size <= _SMALL
+        and (opens := data.count(b"[") + data.count(b"{")) <= MAX_DEPTH
         and opens + data.count(b",") <= MAX_ITEM_VALUES
     ):
         # Too few brackets to nest too deep, too few values to weigh: a small
