@@ -17,7 +17,14 @@ from ._errors import DecodeError
 from ._item import read_id
 from ._json import load_json
 from ._model import Format, StatusReport
-from ._xml import MAX_DEPTH, as_utf8, new_parser, parse_safely
+from ._xml import (
+    MAX_DEPTH,
+    as_utf8,
+    max_elements_for,
+    new_parser,
+    parse_safely,
+    too_many_elements,
+)
 
 __all__ = ["Ack", "build_ack", "decode_ack", "empty_ack"]
 
@@ -94,13 +101,20 @@ def _decimal(value: object) -> int | None:
 
 def _xml_ids(data: bytes) -> list[int | None]:
     parser = new_parser()
-    texts: list[str] = []
+    # Each id's text in pieces, joined once at the end: an id split by a million
+    # child elements costs a million appends, not a million ever longer copies.
+    texts: list[list[str]] = []
     depth = 0
+    started = 0
+    max_elements = max_elements_for(DEFAULT_LIMITS)
     reading = False
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal depth, reading
+        nonlocal depth, reading, started
         depth += 1
+        started += 1
+        if started > max_elements:
+            raise too_many_elements(max_elements)
         if depth == 1 and name != "response":
             raise DecodeError(
                 f"acknowledgement root is <{name[:40]}>, expected <response>"
@@ -112,11 +126,11 @@ def _xml_ids(data: bytes) -> list[int | None]:
             # a nested element counts too.
             reading = name == "id_sms"
             if reading:
-                texts.append("")
+                texts.append([])
 
     def characters(chunk: str) -> None:
         if reading and depth == 2:
-            texts[-1] += chunk
+            texts[-1].append(chunk)
 
     def end(name: str) -> None:
         nonlocal depth, reading
@@ -128,7 +142,7 @@ def _xml_ids(data: bytes) -> list[int | None]:
     parser.EndElementHandler = end
     parser.CharacterDataHandler = characters
     parse_safely(as_utf8(data), parser)
-    return [_decimal(text) for text in texts]
+    return [_decimal("".join(text)) for text in texts]
 
 
 def _json_ids(data: bytes) -> list[int | None]:

@@ -16,6 +16,10 @@ from JSON; absent where a field is missing) and hands them to an `ItemReader`:
 
 So the rules live here once, for both formats, and the hot path stays short: each of
 its tests is one cheap C-level call, and its failures cost nothing but a second look.
+
+Blanks (XML's and JSON's white space: space, tab, CR, LF, nothing else) around any
+field's text are ignored, so a pretty-printed ``<state>`` reads like a compact one.
+Only `careful` strips them: the fast paths see the exact form and leave the rest to it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from ._model import (
     _unchecked_report,
 )
 
-__all__ = ["STATUS_BYTES", "TIME_PATTERN", "ItemReader", "read_id"]
+__all__ = ["STATUS_BYTES", "TIME_PATTERN", "BigInt", "ItemReader", "read_id"]
 
 _STATUS = {status.value: status for status in Status}
 # The XML decoder looks a ``<state>``'s text up as the bytes between its tags.
@@ -50,6 +54,8 @@ TIME_PATTERN = rb"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _TIME_SHAPE = b"0000-00-00 00:00:00"
 _SHOWN_CHARS = 60
+_WRONG_TIME = "time: expected 'YYYY-MM-DD HH:MM:SS' or empty, got "
+_BLANKS = " \t\r\n"  # XML's and JSON's white space, and nothing else
 # Marks, in the per-document time cache, a string that is not a valid time.
 _BAD: Any = object()
 
@@ -58,6 +64,16 @@ FastRead = Callable[[Mapping[str, Any]], "StatusReport | None"]
 ShapedRead = Callable[
     [bytes, bytes, bytes, "bytes | None", "bytes | None"], "StatusReport | None"
 ]
+
+
+class BigInt(str):
+    """A JSON integer with more digits than `int()` converts (Python's 4300-digit
+    limit), kept as its text: an error if it is an item's id, ignored elsewhere."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)  # shown as the number it is, not as a string
 
 
 class _BadField(ValueError):
@@ -118,13 +134,12 @@ class ItemReader:
             id_sms = read_id(id_raw)
             if time_raw is None:
                 time = None
-            elif (
-                time_raw.__class__ is not str or (time := self._time(time_raw)) is _BAD
-            ):
-                raise _BadField(
-                    "time: expected 'YYYY-MM-DD HH:MM:SS' or empty, "
-                    f"got {_show(time_raw)}"
-                )
+            elif time_raw.__class__ is not str:
+                raise _BadField(_WRONG_TIME + _describe(time_raw))
+            else:
+                time = self._time(time_raw.strip(_BLANKS))
+                if time is _BAD:
+                    raise _BadField(_time_reason(time_raw))
             state = _read_status("state", state_raw)
             if state is None:
                 raise _BadField("state: missing")
@@ -140,11 +155,11 @@ class ItemReader:
         if text in times:
             return times[text]
         value = _BAD
-        if text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS) == _TIME_SHAPE:
+        if _time_shaped(text):
             try:
                 value = datetime.fromisoformat(text)
             except ValueError:
-                pass  # the right shape, but not a real date-time (February 30)
+                pass  # the right shape, but February 30 or 25:61
             else:
                 if self._tz is not None:
                     value = value.replace(tzinfo=self._tz)
@@ -260,9 +275,13 @@ def read_id(value: Any) -> int:
         if value < 0:
             raise _BadField(f"id_sms: must not be negative, got {_show(value)}")
         return int(value)
+    if value.__class__ is BigInt:
+        if value.startswith("-"):
+            raise _BadField(f"id_sms: must not be negative, got {_show(value)}")
+        raise _BadField(f"id_sms: too long ({len(value)} digits)")
     if value.__class__ is not str:
         raise _BadField(f"id_sms: expected decimal digits, got {_describe(value)}")
-    digits = value.strip(" \t\r\n")  # XML's and JSON's blanks, no others
+    digits = value.strip(_BLANKS)
     if not (digits.isascii() and digits.isdigit()):
         raise _BadField(f"id_sms: expected decimal digits, got {_show(value)}")
     try:
@@ -271,18 +290,40 @@ def read_id(value: Any) -> int:
         raise _BadField(f"id_sms: too long ({len(digits)} digits)") from None
 
 
+def _time_shaped(text: str) -> bool:
+    return text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS) == _TIME_SHAPE
+
+
+def _time_reason(text: str) -> str:
+    """Why `text` is not a time: of the wrong shape, or of the right shape but
+    naming no date-time (the cache keeps one mark for both, so it is told here)."""
+    if _time_shaped(text.strip(_BLANKS)):
+        return f"time: {_show(text)} is not a date-time that exists"
+    return _WRONG_TIME + _show(text)
+
+
 def _read_status(field: str, value: Any) -> Status | None:
-    if value is None or value == "":
+    if value is None:
         return None
-    if value.__class__ is str and value in _STATUS:
-        return _STATUS[value]
+    if value.__class__ is str:
+        name = value.strip(_BLANKS)
+        if not name:
+            return None
+        if name in _STATUS:
+            return _STATUS[name]
     raise _BadField(f"{field}: expected one of {_STATUS_NAMES}; got {_describe(value)}")
 
 
 def _describe(value: Any) -> str:
     if value.__class__ is str:
         return _show(value)
-    kind = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
+    kind = {
+        bool: "a boolean",
+        int: "a number",
+        BigInt: "a number",
+        float: "a number",
+        list: "an array",
+    }
     return f"{kind.get(value.__class__, 'an object')} {_show(value)}"
 
 

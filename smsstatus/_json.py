@@ -1,71 +1,286 @@
 """JSON: the gateway's array of ``{"id_sms", "time", "state"}`` objects.
 
-Strategy.  `json.loads` (the C scanner) reads the whole body, and we walk the list once,
-handing each object's fields to the shared per-item rules.  The body must be UTF-8, as
-RFC 8259 requires between systems, with an optional byte-order mark.  Nesting too deep
-for the scanner, numbers too long to convert and every other parse failure become a
-`DecodeError`.  A lone object is a batch of one; any other top-level value is refused.
-An item that is not an object at all is a per-item error, like a bad field.
+Strategy.  json's C scanner does the parsing; what it is given is bounded first.
+
+1. `check_shape` reads the body's structure before anything is built, with a few
+   C-level byte operations (no Python per byte): escapes and strings are cut out,
+   leaving the brackets and commas outside strings.  From those it refuses a document
+   nested deeper than `MAX_DEPTH` (so the scanner, which recurses once per level,
+   never comes near any limit, whatever `sys.getrecursionlimit()` says and however
+   deep the caller is), one holding more than `VALUES_PER_ITEM` values per permitted
+   item in all, or one item holding more than `MAX_ITEM_VALUES`.  A body too small to
+   break these bounds is only counted.
+2. The gateway's own shape (an array of objects that hold no arrays or objects) has
+   its items counted by the same look, so `max_reports` is enforced before json
+   builds anything, and `json.loads` then reads it whole, the fastest way (keys are
+   shared between items); each object becomes a report or an error, and is dropped
+   from the list as soon as it is read, so the peak is the document, not both.
+3. Any other shape, and a document holding an integer longer than `int()` converts
+   (Python's 4300-digit limit), is read one item at a time, as json's own array
+   reader would: reading stops at the first item over `max_reports`, and an item
+   whose integer is too long is read again with such integers kept as `BigInt`
+   marks, an error where it is the id, ignored under an unknown key.
+
+A bad item's `raw` is the item as json writes it (ASCII escapes, so it can be stored
+whatever it holds), or, for an item holding an over-long integer, its text as sent.
+The body must be UTF-8, as RFC 8259 requires between systems, with an optional
+byte-order mark.  A lone object is a batch of one; any other top-level value is
+refused.  An item that is not an object at all is a per-item error, like a bad field.
+The pure-Python reading here defines the semantics; an accelerator must agree with it.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
-from typing import Any
+from functools import partial
+from json.scanner import make_scanner
+from typing import Any, cast
 
 from ._body import DEFAULT_LIMITS, Body, as_bytes
 from ._errors import DecodeError, PayloadTooLarge
-from ._item import ItemReader
+from ._item import BigInt, ItemReader
 from ._model import Batch, Format, Limits, ReportError, StatusReport, _wall_clock
 
-__all__ = ["decode_json", "encode_json", "load_json", "read_json"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ITEM_VALUES",
+    "VALUES_PER_ITEM",
+    "check_shape",
+    "decode_json",
+    "encode_json",
+    "load_json",
+    "read_json",
+]
+
+MAX_DEPTH = 64
+# Values (array elements, object members) in one item, and per permitted item in all:
+# the gateway's item holds six; these bound what json builds for any body.
+MAX_ITEM_VALUES = 256
+VALUES_PER_ITEM = 16
+# A body this short is counted before its shape is looked at: it may need no look;
+# one shorter than `_TINY` cannot hold MAX_DEPTH + 1 nested pairs (and if it is
+# malformed, json stops within as many levels as it has bytes).
+_SMALL = 1 << 14
+_TINY = 2 * MAX_DEPTH + 2
+
+# json's own scanner, and one that keeps integers too long to convert as their text.
+Scanner = Callable[[str, int], tuple[Any, int]]
+_scan: Scanner = make_scanner(cast(Any, json.JSONDecoder()))
+_scan_big: Scanner = make_scanner(
+    cast(Any, json.JSONDecoder(parse_int=lambda text: _int_or_big(text)))
+)
+_BLANKS = re.compile(r"[ \t\n\r]*")
+_WHITE = frozenset(" \t\n\r")
+# Everything but the bytes that make structure: brackets, commas and quotes.
+_NOT_SHAPE = bytes(sorted(set(range(256)) - set(b'[]{},"')))
+_STRINGS = re.compile(rb'"[^"]*"').sub
+_OPENERS = (ord("["), ord("{"))
+_TOO_MANY_MEMBERS = b"{" + b"," * MAX_ITEM_VALUES  # in an object of scalars only
+_COMMA = ord(",")
 
 
-def load_json(data: bytes) -> Any:
-    """The JSON value of a UTF-8 body, or a `DecodeError` saying why there is none."""
+def _int_or_big(text: str) -> int | BigInt:
     try:
-        text = data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
+        return int(text)
+    except ValueError:
+        return BigInt(text)
+
+
+def _shape(data: bytes) -> bytes:
+    """The brackets and commas of `data` that lie outside strings, in order."""
+    if b"\\" in data:
+        # In JSON a backslash only ever escapes the next character, inside a string:
+        # dropping escaped backslashes, then escaped quotes, leaves every quote a
+        # string's end and changes nothing outside strings.
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = data.translate(None, _NOT_SHAPE)
+    shape = marks.translate(None, b'"')
+    if marks.count(b'""') * 2 == len(marks) - len(shape):
+        # Every string holds neither brackets nor commas (the gateway's case): each
+        # quote is followed at once by its closing one.  Counting says so in C.
+        return shape
+    shape = _STRINGS(b"", marks)
+    unclosed = shape.find(b'"')
+    # An unterminated string: json stops there, so only what comes before counts.
+    return shape if unclosed < 0 else shape[:unclosed]
+
+
+def check_shape(data: bytes, max_reports: int) -> int | None:
+    """Refuse a body too deep, or with too many values, for json to build safely.
+
+    Returns the number of items when the body has the gateway's shape (an array of
+    objects that hold no arrays or objects, or one such object), else None.
+    """
+    shape = _shape(data)
+    values = shape.count(b"[") + shape.count(b"{") + shape.count(b",")
+    max_values = VALUES_PER_ITEM * max_reports + MAX_ITEM_VALUES
+    if values > max_values:
+        raise PayloadTooLarge(
+            f"more than {max_values} JSON values ({VALUES_PER_ITEM} per permitted item)"
+        )
+    brackets = shape.translate(None, b",")
+    if (
+        brackets.find(b"[", 1) < 0
+        and brackets.find(b"]", 0, len(brackets) - 1) < 0
+        and b"{{" not in brackets
+        and b"}}" not in brackets
+    ):
+        # One object, or an array of scalars and objects that hold only scalars: two
+        # levels at most, and an object's values are its commas plus one.
+        if _TOO_MANY_MEMBERS in shape:
+            raise _too_many_values_in_an_item()
+        objects = brackets.count(b"{")
+        if brackets[:1] != b"[":
+            return objects
+        # Objects only, one comma apart: nothing else stands between them.
+        if not objects or (
+            shape.startswith(b"[{")
+            and shape.endswith(b"}]")
+            and shape.count(b"},{") == objects - 1
+        ):
+            return objects
+        return None
+    _walk(shape, max_reports)
+    return None
+
+
+def _walk(shape: bytes, max_reports: int) -> None:
+    """`check_shape` for any other shape: depth, items and values per item, by the
+    byte (their number is bounded already, and with it the time this takes)."""
+    top = 1 if shape[:1] == b"[" else 0  # the depth at which items are separated
+    depth = values = items = 0
+    for byte in shape:
+        if byte == _COMMA:
+            if depth == top:
+                values = 0
+                items += 1
+                if items >= max_reports:
+                    raise PayloadTooLarge(f"more than {max_reports} items")
+            else:
+                values += 1
+        elif byte in _OPENERS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise DecodeError(f"JSON nested too deep: more than {MAX_DEPTH} levels")
+            values += 1
+        else:
+            depth -= 1
+            if depth <= 0:
+                return  # the document ends here, or is malformed here: json says
+        if values > MAX_ITEM_VALUES:
+            raise _too_many_values_in_an_item()
+
+
+def _too_many_values_in_an_item() -> PayloadTooLarge:
+    return PayloadTooLarge(f"a JSON item holds more than {MAX_ITEM_VALUES} values")
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
     except UnicodeDecodeError as exc:
         raise DecodeError(f"body is not valid UTF-8 at byte {exc.start}") from exc
+
+
+def _malformed(exc: json.JSONDecodeError) -> DecodeError:
+    return DecodeError(
+        f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    )
+
+
+def load_json(data: bytes, *, max_reports: int = DEFAULT_LIMITS.max_reports) -> Any:
+    """The JSON value of a UTF-8 body, or a `DecodeError` saying why there is none
+    (for documents that are small by nature, such as acknowledgements)."""
+    text = _text(data)
+    check_shape(data, max_reports)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DecodeError(
-            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
-    except RecursionError as exc:
+        raise _malformed(exc) from exc
+    except RecursionError as exc:  # only when the caller itself is nearly that deep
         raise DecodeError("JSON nested too deep to parse") from exc
-    except ValueError as exc:  # an integer with more digits than int() converts
-        raise DecodeError(f"malformed JSON: {exc}") from exc
+    except ValueError:  # an integer with more digits than int() converts: a mark
+        return json.loads(text, parse_int=_int_or_big)
+
+
+def _skip_blanks(text: str, at: int) -> int:
+    """Where the JSON blanks from `at` on end."""
+    return _BLANKS.match(text, at).end()  # type: ignore[union-attr]  # always matches
+
+
+def _scan_again(text: str, at: int, exc: Exception) -> tuple[Any, int]:
+    """The value at `at` after json's own scanner failed there with `exc`: read
+    with over-long integers kept as marks, or the document's error."""
+    if isinstance(exc, StopIteration):
+        error = json.JSONDecodeError("Expecting value", text, exc.value)
+        raise _malformed(error) from None
+    if isinstance(exc, json.JSONDecodeError):
+        raise _malformed(exc) from exc
+    if isinstance(exc, RecursionError):  # only when the caller is itself that deep
+        raise DecodeError("JSON nested too deep to parse") from exc
+    return _scan_big(text, at)  # ValueError: an integer too long for int()
 
 
 def _as_text(item: Any) -> str:
-    # ASCII escapes keep `raw` storable even when the item holds a lone surrogate.
+    # As json writes it, ASCII escapes keeping `raw` storable even when the item
+    # holds a lone surrogate; nesting is bounded, so this never recurses far.
     try:
         return json.dumps(item)
-    except RecursionError as exc:
-        # json.loads read the item a few stack frames higher up than this: an item
-        # nested right at its limit reads but cannot be written back.  Without its
-        # raw text it would be lost, so the whole document is refused instead.
-        raise DecodeError("JSON nested too deep to keep a bad item's raw text") from exc
+    except RecursionError as exc:  # only when the caller is itself that deep
+        raise DecodeError("JSON nested too deep to write a bad item's raw") from exc
 
 
 def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
-    document = load_json(data)
+    text = _text(data)
+    max_reports = limits.max_reports
+    size = len(data)
+    if size < _TINY or (
+        size <= _SMALL
+        and (opens := data.count(b"[") + data.count(b"{")) <= MAX_DEPTH
+        and opens + data.count(b",") <= MAX_ITEM_VALUES
+    ):
+        # Too few brackets to nest too deep, too few values to weigh: a small
+        # document needs no look at its shape.
+        whole = True
+    else:
+        items = check_shape(data, max_reports)
+        whole = items is not None
+        if items is not None and items > max_reports:
+            raise PayloadTooLarge(f"{items} items, over the limit of {max_reports}")
+    if whole:
+        # json builds it whole, the fastest way (keys shared between items): it is
+        # small, or of the gateway's shape with its items counted.
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _malformed(exc) from exc
+        except (ValueError, RecursionError):
+            pass  # read one by one below, which isolates the item or says why
+        else:
+            count = len(document) if document.__class__ is list else 1
+            if count > max_reports:
+                raise PayloadTooLarge(f"{count} items, over the limit of {max_reports}")
+            return _read_document(document, tz)
+    document, sent = _scan_items(text, max_reports)
+    return _read_document(document, tz, sent)
+
+
+def _read_document(
+    document: Any, tz: tzinfo | None, sent: dict[int, str] | None = None
+) -> Batch:
+    """The batch of a document json has read; `sent` holds the raw text of the
+    items that json.dumps could not write back as they came."""
     if document.__class__ is dict:
         document = [document]
     elif document.__class__ is not list:
-        raise DecodeError(
-            f"JSON document is {type(document).__name__}, expected an array of objects"
-        )
-    if len(document) > limits.max_reports:
-        raise PayloadTooLarge(
-            f"{len(document)} items, over the limit of {limits.max_reports}"
-        )
+        kind = "int" if document.__class__ is BigInt else type(document).__name__
+        raise DecodeError(f"JSON document is {kind}, expected an array of objects")
+    sent = sent or {}
     reader = ItemReader(tz)
     fast = reader.fast
     reports: list[StatusReport] = []
@@ -88,7 +303,7 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
                 get("state"),
                 get("sms"),
                 get("viber"),
-                lambda: _as_text(item),  # noqa: B023 - called before the next item
+                sent.get(index) or partial(_as_text, item),
             )
         else:
             kind = {list: "an array", str: "a string", type(None): "null"}.get(
@@ -98,13 +313,57 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
                 index=index,
                 id_sms=None,
                 reason=f"item is {kind}, expected an object",
-                raw=_as_text(item),
+                raw=sent.get(index) or _as_text(item),
             )
         if isinstance(result, StatusReport):
             append(result)
         else:
             errors.append(result)
     return Batch(format=Format.JSON, reports=tuple(reports), errors=tuple(errors))
+
+
+def _scan_items(text: str, max_reports: int) -> tuple[Any, dict[int, str]]:
+    """The document, read as json's own array reader would, one item at a time: it
+    stops at the first item over `max_reports`, and an integer too long for int()
+    becomes a `BigInt` in its item (whose text is kept) instead of an error."""
+    at = _skip_blanks(text, 0)
+    opener = text[at : at + 1]
+    if opener not in ("[", "{"):
+        return load_json(text.encode()), {}  # not a batch, or malformed: json says
+    items: list[Any] = []
+    sent: dict[int, str] = {}
+    if opener == "[":
+        at = _skip_blanks(text, at + 1)
+        more = text[at : at + 1] != "]"
+        at += not more  # an empty array: past its "]"
+    else:
+        more = True  # a lone object: the one item
+    while more:
+        if len(items) == max_reports:
+            raise PayloadTooLarge(f"more than {max_reports} items")
+        try:
+            item, end = _scan(text, at)
+        except (StopIteration, ValueError, RecursionError) as exc:
+            item, end = _scan_again(text, at, exc)
+            sent[len(items)] = text[at:end]
+        items.append(item)
+        at = end
+        if opener == "{":
+            break
+        end = _skip_blanks(text, end)
+        separator = text[end : end + 1]
+        at = end + 1
+        if separator == "]":
+            more = False
+        elif separator == ",":
+            at = _skip_blanks(text, at)
+        else:
+            error = json.JSONDecodeError("Expecting ',' delimiter", text, end)
+            raise _malformed(error)
+    at = _skip_blanks(text, at)
+    if at != len(text):
+        raise _malformed(json.JSONDecodeError("Extra data", text, at))
+    return items, sent
 
 
 def decode_json(

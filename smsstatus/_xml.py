@@ -25,13 +25,21 @@ roads, and both apply the per-item rules of `_item`:
   sees it.
 
 Either way memory is the result plus the body, and there is no tree for the garbage
-collector to walk.  Size and item-count limits are checked before and during the read.
+collector to walk.  Size and item-count limits are checked before and during the read,
+and so are the bounds that keep hostile bodies cheap (docs/security.md): expat gets the
+body in small pieces, and a tag, comment or instruction still unfinished
+`MAX_MARKUP` bytes after it began is refused before pyexpat turns it into a
+dictionary; elements of any kind count against `ELEMENTS_PER_ITEM` per permitted item,
+since each one costs a Python call.
 
-The body is always read as UTF-8, whatever its declaration says: the gateway sends
-UTF-8, and a second code path for other encodings would be hostile input's favourite
-place.  A UTF-16 body (it starts with a byte-order mark) is the one exception, since
-every XML processor must read it: it is converted to UTF-8 first.  A bad item's `raw`
-is cut from the body by byte offsets, so it is the element exactly as sent.
+The encoding is UTF-8, as the gateway sends it, unless the body says otherwise: a
+UTF-16 body (it starts with a byte-order mark, or with ``<`` and a zero byte, which
+every XML processor must read) is converted to UTF-8 first, and so is a body whose XML
+declaration names another encoding (``windows-1251``, ``koi8-r``, any text codec
+Python knows).  Conversion happens once, up front, in pieces, so everything after it
+(the patterns, expat, byte offsets) sees UTF-8 only and a bad item's `raw` is the
+element as sent, in characters.  The canonical form of the gateway's own documents,
+declared UTF-8 or not declared at all, is never copied.
 
 Unknown attributes, elements other than ``<state>``, and anything nested inside a
 ``<state>`` are ignored (the text of a ``<state>`` is its own character data).
@@ -40,6 +48,7 @@ Unknown attributes, elements other than ``<state>``, and anything nested inside 
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from collections.abc import Iterable
 from datetime import tzinfo
@@ -59,22 +68,33 @@ from ._item import STATUS_BYTES, TIME_PATTERN, ItemReader
 from ._model import Batch, Format, Limits, ReportError, StatusReport, _wall_clock
 
 __all__ = [
+    "ELEMENTS_PER_ITEM",
     "MAX_DEPTH",
+    "MAX_MARKUP",
     "as_utf8",
     "decode_xml",
     "encode_xml",
+    "max_elements_for",
     "new_parser",
     "parse_safely",
     "read_xml",
+    "too_many_elements",
 ]
 
 MAX_DEPTH = 64
 
-# How much of the body expat is given at a time: small enough that its copy of the
-# input stays small next to the body, large enough that the calls cost nothing and
-# that a token spanning many pieces stays rare: expat before 2.6 reads an unfinished
-# token again from its start with every piece, quadratic in the token's length.
-_CHUNK = 1 << 20
+# How much of the body expat is given at a time: small next to the body, so expat's
+# copy of its input stays small, and small next to `MAX_MARKUP`, so a token spanning
+# pieces is read again only a few times (expat before 2.6 reads an unfinished token
+# again from its start with every piece) and a long one is caught soon.
+_PIECE = 1 << 16
+# A tag (or comment, or instruction) this long is no gateway's: pyexpat would build a
+# dictionary of all its attributes before any handler could refuse them.
+MAX_MARKUP = 1 << 17
+# Every element costs a Python call; items are capped, and so are elements in all.
+ELEMENTS_PER_ITEM = 4
+# Recoding works on pieces of this size, so a copy of the text as `str` never exists.
+_RECODE_PIECE = 1 << 20
 
 _UTF16_STARTS = {
     codecs.BOM_UTF16_LE: "utf-16",
@@ -100,6 +120,15 @@ _GATEWAY_HEAD = re.compile(
     + _BLANKS
 ).match
 _GATEWAY_TAIL = re.compile(b"</response>" + _BLANKS).fullmatch
+_GATEWAY_DECLARATION = b'<?xml version="1.0" encoding="utf-8"'
+# An XML declaration with an encoding: the name as the XML specification spells one.
+_DECLARED_ENCODING = re.compile(
+    rb"""<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(["'])1\.[0-9]+\1"""
+    rb"""[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(["'])([A-Za-z][A-Za-z0-9._-]*)\2"""
+).match
+# Text codecs Python knows that are not for documents: their decoders are written in
+# Python and quadratic in the input, a gift to anyone who can name them.
+_NOT_FOR_DOCUMENTS = frozenset({"idna", "punycode"})
 
 
 def _forbid_dtd(
@@ -144,8 +173,18 @@ def parse_safely(data: bytes, parser: expat.XMLParserType) -> None:
     parser.ExternalEntityRefHandler = _forbid_external
     view = memoryview(data)
     try:
-        for at in range(0, len(view), _CHUNK):
-            parser.Parse(view[at : at + _CHUNK], False)
+        for at in range(0, len(view), _PIECE):
+            piece = view[at : at + _PIECE]
+            parser.Parse(piece, False)
+            # Outside a handler, expat's position is the start of the token it is
+            # still waiting to finish (-1 before the first one).
+            if at + len(piece) - max(parser.CurrentByteIndex, 0) > MAX_MARKUP:
+                raise DecodeError(
+                    f"XML markup longer than {MAX_MARKUP} bytes at line "
+                    f"{parser.CurrentLineNumber}, column "
+                    f"{parser.CurrentColumnNumber + 1}: a tag, comment or "
+                    "instruction this long is no gateway's"
+                )
         parser.Parse(b"", True)
     except expat.ExpatError as exc:
         raise DecodeError(
@@ -165,19 +204,72 @@ def parse_safely(data: bytes, parser: expat.XMLParserType) -> None:
 
 
 def as_utf8(data: bytes) -> bytes:
-    """`data` itself, or converted to UTF-8 when it is UTF-16: it starts with a UTF-16
-    mark, or with ``<`` and a zero byte, which expat takes for UTF-16 whatever it is
-    told, so that byte offsets and raw text always refer to UTF-8."""
+    """`data` as UTF-8, so that byte offsets and raw text always refer to UTF-8.
+
+    A UTF-16 body (a UTF-16 mark, or ``<`` and a zero byte, which expat takes for
+    UTF-16 whatever it is told) is converted, and so is a body whose declaration
+    names another encoding; a UTF-8 mark, no declared encoding or a declared UTF-8
+    leave `data` as it is.
+    """
     codec = _UTF16_STARTS.get(data[:2])
-    if codec is None:
+    if codec is not None:
+        try:
+            text = data.decode(codec)
+        except UnicodeError as exc:
+            raise DecodeError("body starts as UTF-16 but is not UTF-16") from exc
+        if "\x00" in text:  # never in XML; and "<\x00" again would look like UTF-16
+            raise DecodeError("body holds a NUL character: it is not UTF-16 XML")
+        return text.encode("utf-8")
+    if data.startswith((codecs.BOM_UTF8, _GATEWAY_DECLARATION)):
         return data
+    declared = _DECLARED_ENCODING(data)
+    if declared is None:
+        return data
+    return _recode(data, declared[0], declared[3].decode("ascii"))
+
+
+def _recode(data: bytes, declaration: bytes, name: str) -> bytes:
+    """`data`, declared by `declaration` to be in encoding `name`, as UTF-8."""
+    shown = repr(name) if len(name) <= 40 else repr(name[:37] + "...")
     try:
-        text = data.decode(codec)
-    except UnicodeError as exc:
-        raise DecodeError("body starts as UTF-16 but is not UTF-16") from exc
-    if "\x00" in text:  # never in XML; and "<\x00" again would look like UTF-16
-        raise DecodeError("body holds a NUL character: it is not UTF-16 XML")
-    return text.encode("utf-8")
+        info = codecs.lookup(name)
+    except LookupError:
+        raise DecodeError(
+            f"body declares encoding {shown}, which Python does not know"
+        ) from None
+    if info.name == "utf-8":
+        return data
+    if not info._is_text_encoding or info.name in _NOT_FOR_DOCUMENTS:
+        raise DecodeError(f"body declares encoding {shown}, which is not for text")
+    decoder = info.incrementaldecoder("strict")
+    # A BytesIO hands its buffer over without a copy, so the peak is the body plus
+    # its UTF-8 form, never a `str` of it as well.
+    out = io.BytesIO()
+    at = 0
+    try:
+        for at in range(0, len(data), _RECODE_PIECE):
+            out.write(decoder.decode(data[at : at + _RECODE_PIECE]).encode("utf-8"))
+        out.write(decoder.decode(b"", True).encode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DecodeError(
+            f"body is not valid {shown} (its declared encoding) at byte "
+            f"{at + max(exc.start, 0)}"
+        ) from exc
+    except UnicodeEncodeError as exc:
+        raise DecodeError(
+            f"body in {shown} (its declared encoding) holds a lone surrogate"
+        ) from exc
+    except (UnicodeError, ValueError, TypeError) as exc:  # a codec's own refusal
+        raise DecodeError(f"body is not valid {shown} (its declared encoding)") from exc
+    utf8 = out.getvalue()
+    if not utf8.startswith(declaration):
+        # UTF-16 or EBCDIC, say, without a mark: the declaration itself does not read
+        # in the encoding it names, so the body is not written in it.
+        raise DecodeError(
+            f"body declares encoding {shown} but is not written in it: its "
+            "declaration does not read as itself in that encoding"
+        )
+    return utf8
 
 
 def new_parser() -> expat.XMLParserType:
@@ -185,6 +277,18 @@ def new_parser() -> expat.XMLParserType:
     parser = expat.ParserCreate("utf-8")
     parser.buffer_text = True
     return parser
+
+
+def max_elements_for(limits: Limits) -> int:
+    """How many elements a document may hold in all, under `limits`."""
+    return ELEMENTS_PER_ITEM * limits.max_reports + MAX_DEPTH
+
+
+def too_many_elements(max_elements: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"more than {max_elements} XML elements ({ELEMENTS_PER_ITEM} per permitted "
+        "item)"
+    )
 
 
 def _too_deep(parser: expat.XMLParserType) -> DecodeError:
@@ -205,7 +309,7 @@ def read_xml(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     reports = _read_as_written(data, reader, limits.max_reports)
     errors: list[ReportError] = []
     if reports is None:
-        reports, errors = _read_with_expat(data, reader, limits.max_reports)
+        reports, errors = _read_with_expat(data, reader, limits)
     return Batch(format=Format.XML, reports=tuple(reports), errors=tuple(errors))
 
 
@@ -246,9 +350,11 @@ def _read_as_written(
 
 
 def _read_with_expat(
-    data: bytes, reader: ItemReader, max_reports: int
+    data: bytes, reader: ItemReader, limits: Limits
 ) -> tuple[list[StatusReport], list[ReportError]]:
     """The items of any other document, read by expat with the guards."""
+    max_reports = limits.max_reports
+    max_elements = max_elements_for(limits)
     parser = new_parser()
     fast = reader.fast
     find = data.find
@@ -269,6 +375,8 @@ def _read_with_expat(
     def start(name: str, attrs: dict[str, Any]) -> None:
         nonlocal started, index, slow_attrs, slow_at, bytewise
         started += 1
+        if started > max_elements:
+            raise too_many_elements(max_elements)
         depth = started - len(ends)
         if depth == 2:
             if name == "state":

@@ -13,6 +13,7 @@ from smsstatus import (
     Ack,
     DecodeError,
     Format,
+    PayloadTooLarge,
     Status,
     StatusReport,
     UnsafePayload,
@@ -198,3 +199,28 @@ def test_decode_ack_reads_all_of_an_ids_own_text_as_decode_does() -> None:
     # decode() reads a <state>'s text around nested elements; the ack reader agrees.
     body = b"<response><id_sms>1<b>9</b>2</id_sms><id_sms>7</id_sms></response>"
     assert decode_ack(body, "xml") == (12, 7)
+
+
+def test_decode_ack_reads_an_id_split_by_many_child_elements() -> None:
+    # Point 8 of issue 11: each piece of such an id was appended to one ever longer
+    # string, quadratic in the pieces (3 MiB took 8.7 s).  Pieces are joined once
+    # now; bench/hostile.py times it, this checks the reading.
+    body = "<response><id_sms>" + "0<x/>" * 4_000 + "7</id_sms><id_sms>8</id_sms>"
+    assert decode_ack(body + "</response>", "xml") == (7, 8)
+
+
+def test_decode_ack_caps_elements_as_decode_does() -> None:
+    body = "<response><id_sms>1" + "<x/>" * 500_000 + "</id_sms></response>"
+    with pytest.raises(PayloadTooLarge, match="more than 400064 XML elements"):
+        decode_ack(body, "xml")
+
+
+def test_decode_ack_honours_the_declared_encoding() -> None:
+    body = '<?xml version="1.0" encoding="koi8-r"?><response note="Ж">'
+    body += "<id_sms>5</id_sms></response>"
+    assert decode_ack(body.encode("koi8-r"), "xml") == (5,)
+
+
+def test_decode_ack_skips_an_id_too_long_to_convert() -> None:
+    body = '[{"id_sms": ' + "9" * 5000 + '}, {"id_sms": 3}]'
+    assert decode_ack(body, "json") == (3,)

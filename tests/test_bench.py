@@ -155,3 +155,29 @@ def test_load_run_loses_nothing(database: Database) -> None:
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[-2:] == ["0", "0"]  # ids lost, rows wrong
     assert report.rstrip().endswith("PASS: no id lost, every row exact")
+
+
+# --- bench/hostile.py (issue 11) ------------------------------------------------------
+
+HOSTILE = SCRIPT.with_name("hostile.py")
+
+
+def test_hostile_bench_prints_every_shape_next_to_the_gateway_s_form() -> None:
+    done = subprocess.run(
+        [sys.executable, str(HOSTILE), "--mib", "0.05", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    header, *rows = table("## hostile\n" + done.stdout, "hostile")
+    assert header[:6] == ["format", "shape", "MiB", "outcome", "seconds", "x gateway"]
+    formats = [row[0] for row in rows]
+    assert formats == ["XML"] * 6 + ["JSON"] * 6
+    references = [row for row in rows if row[1] == "gateway's own form"]
+    assert [row[5] for row in references] == ["1.00", "1.00"]
+    assert all("reports" in row[3] for row in references)
+    for row in rows:
+        assert all(NUMBER.fullmatch(cell) for cell in row[4:]), row
+        assert row[3].startswith("refused: ") or "reports" in row[3] or "ids" in row[3]

@@ -17,7 +17,6 @@ import pytest
 
 from smsstatus import (
     Batch,
-    DecodeError,
     Format,
     ReportError,
     Status,
@@ -261,12 +260,34 @@ def test_bad_json_id(value: Any, shown: str) -> None:
     assert_refused(decode_one(Format.JSON, fields(id_sms=value)), "id_sms", None, shown)
 
 
-def test_a_json_number_too_long_to_convert_refuses_the_document() -> None:
-    with pytest.raises(DecodeError):
-        decode(b'[{"id_sms": ' + b"9" * 5000 + b', "state": "send"}]')
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_a_json_id_too_long_to_convert_is_that_item_s_error(sign: str) -> None:
+    # Point 7 of issue 11: such a number refused the whole document.
+    body = '[{"id_sms": 1, "time": "", "state": "send"}, '
+    body += '{"id_sms": ' + sign + "9" * 5000 + ', "time": "", "state": "send"}]'
+    batch = decode(body)
+    assert batch.reports == (NEIGHBOUR,)
+    (error,) = batch.errors
+    expected = "must not be negative" if sign else "too long (5000 digits)"
+    assert_refused(error, "id_sms", None, expected)
+    assert error.raw == body[body.index("{", 2) : -1]
+    assert decode(error.raw).errors == (ReportError(0, None, error.reason, error.raw),)
 
 
-BAD_TIME_TEXT = [
+@pytest.mark.parametrize("field", ["time", "state", "sms"])
+def test_a_json_number_too_long_in_a_field_is_shown_as_a_number(field: str) -> None:
+    number = "7" * 5000
+    body = f'[{{"id_sms": 4, "time": "", "state": "send", "{field}": {number}}}]'
+    (error,) = decode(body).errors
+    assert_refused(error, field, 4, "a number 777")
+
+
+def test_a_json_number_too_long_under_an_unknown_key_is_ignored() -> None:
+    body = '[{"id_sms": 1, "time": "", "state": "send", "x": [%s]}]' % ("5" * 9000)
+    assert decode(body).reports == (NEIGHBOUR,)
+
+
+WRONG_TIME_SHAPE = [
     "2011-01-01T12:57:46",
     "2011/01/01 12:57:46",
     "2011-01-01 12-57-46",
@@ -278,7 +299,20 @@ BAD_TIME_TEXT = [
     "2011-01-01 12:57:46+03:00",
     "2011-01-01 12:57:46Z",
     "2011-01-01 12:57:46 MSK",
-    "2011-02-30 12:00:00",
+    "2011-1-1 12:57:46",
+    "11-01-01 12:57:46",
+    "02011-01-01 12:57:46",
+    "2011-01-01 1:57:46",
+    "2011-01-01 12:57",
+    "2011-01-01",
+    "12:57:46",
+    "\u0662\u0660\u0661\u0661-01-01 12:57:46",
+    "\u00a02011-01-01 12:57:46",  # a no-break space is not an XML or JSON blank
+    "2011-01-01 12:57:46\u2028",
+    "now",
+]
+IMPOSSIBLE_TIME = [
+    "2026-02-30 10:00:00",
     "2011-02-29 12:00:00",
     "1900-02-29 12:00:00",
     "2011-04-31 12:00:00",
@@ -287,21 +321,11 @@ BAD_TIME_TEXT = [
     "2011-01-00 00:00:00",
     "0000-01-01 00:00:00",
     "2011-01-01 24:00:00",
+    "2011-01-01 25:61:00",
     "2011-01-01 12:60:00",
     "2011-01-01 12:57:60",
-    "2011-1-1 12:57:46",
-    "11-01-01 12:57:46",
-    "02011-01-01 12:57:46",
-    "2011-01-01 1:57:46",
-    "2011-01-01 12:57",
-    "2011-01-01",
-    "12:57:46",
-    " 2011-01-01 12:57:46",
-    "2011-01-01 12:57:46 ",
-    "\u0662\u0660\u0661\u0661-01-01 12:57:46",
-    "now",
-    " ",
 ]
+BAD_TIME_TEXT = WRONG_TIME_SHAPE + IMPOSSIBLE_TIME
 
 
 @formats
@@ -320,18 +344,85 @@ def test_bad_json_time(value: Any, shown: str) -> None:
     assert_refused(decode_one(Format.JSON, fields(time=value)), "time", 42, shown)
 
 
-def test_json_time_with_a_trailing_newline() -> None:
-    # `$` in a careless pattern matches before a final newline; the rule does not.
-    error = decode_one(Format.JSON, fields(time=GOOD_TIME + "\n"))
-    assert_refused(error, "time", 42, None)
+@formats
+@pytest.mark.parametrize("value", IMPOSSIBLE_TIME, ids=ascii)
+def test_an_impossible_time_is_told_from_a_wrong_shape(
+    format: Format, value: str
+) -> None:
+    error = decode_one(format, fields(time=value))
+    assert_refused(error, "time", 42, repr(value))
+    assert isinstance(error, ReportError)
+    assert "not a date-time that exists" in error.reason
+    assert "expected" not in error.reason
+
+
+@formats
+@pytest.mark.parametrize("value", WRONG_TIME_SHAPE, ids=ascii)
+def test_a_wrong_time_shape_says_the_expected_one(format: Format, value: str) -> None:
+    error = decode_one(format, fields(time=value))
+    assert isinstance(error, ReportError)
+    assert "expected 'YYYY-MM-DD HH:MM:SS' or empty" in error.reason
+
+
+BLANKS = [" ", "\t", "\r\n", "\n  ", " \t\r\n "]
+
+
+@formats
+@pytest.mark.parametrize("blank", BLANKS, ids=ascii)
+def test_blanks_around_every_field_are_ignored(format: Format, blank: str) -> None:
+    def pad(text: str) -> str:
+        return blank + text + blank
+
+    item = fields(
+        id_sms=pad("42"),
+        time=pad(GOOD_TIME),
+        state=pad("read"),
+        sms=pad("deliver"),
+        viber=pad("read"),
+    )
+    report = decode_one(format, item)
+    assert report == StatusReport(
+        42, datetime(2011, 1, 1, 12, 57, 46), Status.READ, Status.DELIVER, Status.READ
+    )
+
+
+@formats
+@pytest.mark.parametrize("blank", BLANKS, ids=ascii)
+def test_a_blank_time_or_leg_is_empty(format: Format, blank: str) -> None:
+    report = decode_one(format, fields(time=blank, sms=blank, viber=blank))
+    assert report == StatusReport(42, None, Status.DELIVER)
+
+
+@formats
+@pytest.mark.parametrize("blank", BLANKS, ids=ascii)
+def test_a_blank_state_is_missing(format: Format, blank: str) -> None:
+    assert_refused(decode_one(format, fields(state=blank)), "state", 42, "missing")
+
+
+def test_a_pretty_printed_state_element_is_read() -> None:
+    body = b'<response><state id_sms="7" time="">\n  deliver\n</state></response>'
+    assert decode(body).reports == (StatusReport(7, None, Status.DELIVER),)
+
+
+@pytest.mark.parametrize(
+    ("format", "other"),
+    [
+        *((f, c) for f in Format for c in ("\u00a0", "\u2003", "\u0085", "\u3000")),
+        # Characters XML does not allow at all, so JSON only.
+        (Format.JSON, "\f"),
+        (Format.JSON, "\v"),
+    ],
+    ids=ascii,
+)
+def test_other_white_space_is_not_a_blank(format: Format, other: str) -> None:
+    error = decode_one(format, fields(state=other + "deliver"))
+    assert_refused(error, "state", 42, None)
 
 
 BAD_STATUS_TEXT = [
     "delivered",
     "Deliver",
     "DELIVER",
-    " deliver",
-    "deliver ",
     "not deliver",
     "not-deliver",
     "notdeliver",
@@ -388,12 +479,6 @@ def test_xml_state_text_ignores_nested_elements_but_not_their_text() -> None:
         StatusReport(2, None, Status.READ),
         StatusReport(3, None, Status.SEND),
     )
-
-
-def test_xml_state_text_with_surrounding_whitespace_is_refused() -> None:
-    body = b'<response><state id_sms="1" time="">\n  deliver\n</state></response>'
-    (error,) = decode(body).errors
-    assert "state" in error.reason
 
 
 # --- which field is named, and the id -------------------------------------------

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
+import subprocess
 import sys
+import tracemalloc
+from collections.abc import Callable
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -19,6 +25,7 @@ from smsstatus import (
     Status,
     StatusReport,
     decode,
+    decode_ack,
     decode_json,
     encode_json,
 )
@@ -129,10 +136,93 @@ def test_non_ascii_strings_are_read() -> None:
 @pytest.mark.parametrize("opener", ["[", '{"a":', '[{"a":'])
 def test_deep_nesting_is_refused(opener: str) -> None:
     closer = {"[": "]", '{"a":': "}", '[{"a":': "}]"}[opener]
-    with pytest.raises(DecodeError, match=r"nested too deep|malformed"):
+    with pytest.raises(DecodeError, match="nested too deep"):
         decode_json(opener * 100_000)
     with pytest.raises(DecodeError, match="nested too deep"):
         decode_json(opener * 100_000 + "1" + closer * 100_000)
+
+
+@pytest.mark.parametrize("depth", [65, 950, 5_000])
+def test_depth_is_refused_past_64_wherever_the_caller_is(depth: int) -> None:
+    # Point 4 of issue 11: a 950-deep document was read or refused depending on
+    # how deep the caller already was.  Now the same answer at any depth.
+    body = "[" * depth + "]" * depth
+
+    def at_stack_depth(frames: int) -> str:
+        if frames:
+            return at_stack_depth(frames - 1)
+        try:
+            decode_json(body)
+        except DecodeError as exc:
+            return str(exc)
+        return "read"
+
+    answers = {at_stack_depth(n) for n in (0, 100, sys.getrecursionlimit() - 150)}
+    assert answers == {"JSON nested too deep: more than 64 levels"}
+
+
+def test_depth_64_is_read_wherever_the_caller_is() -> None:
+    item = '{"id_sms": "1", "time": "", "state": "send", "x": %s}'
+    body = "[" + item % ("[" * 62 + "]" * 62) + "]"
+
+    def at_stack_depth(frames: int) -> object:
+        if frames:
+            return at_stack_depth(frames - 1)
+        return decode_json(body).reports
+
+    for frames in (0, sys.getrecursionlimit() - 200):
+        assert at_stack_depth(frames) == (SEND_1,)
+
+
+def test_brackets_inside_strings_do_not_count() -> None:
+    # 100 brackets in a string are no nesting; escaped quotes and backslashes do
+    # not end the string early, and an escaped backslash does not escape its quote.
+    text = json.dumps("[" * 100 + "]" * 30 + '"\\' + "{" * 100)
+    body = f'[{{"id_sms": "1", "time": "", "state": "send", "x": {text}}}]'
+    assert decode_json(body).reports == (SEND_1,)
+
+
+def test_a_string_ending_in_an_escaped_backslash_ends() -> None:
+    # "\\" is one backslash, so the quote after it closes the string and the
+    # brackets after it are structure: 100 of them are too deep.
+    body = '[{"x": "\\\\", "y": ' + "[" * 100 + "]" * 100 + "}]"
+    with pytest.raises(DecodeError, match="nested too deep"):
+        decode_json(body)
+
+
+def test_an_unterminated_string_is_malformed_not_deep() -> None:
+    with pytest.raises(DecodeError, match=r"malformed JSON.*Unterminated string"):
+        decode_json('[{"x": "' + "[" * 100_000)
+
+
+def test_huge_recursion_limit_does_not_crash(tmp_path: Path) -> None:
+    # Point 4 of issue 11: with a recursion limit of 100 000, two million brackets
+    # crashed the interpreter (exit 139) instead of raising.
+    script = tmp_path / "deep.py"
+    script.write_text(
+        "import sys, smsstatus\n"
+        "sys.setrecursionlimit(100_000)\n"
+        "for opener in (b'[', b'{\"a\":', b'[{\"a\":'):\n"
+        "    try:\n"
+        "        smsstatus.decode(opener * 2_000_000, format='json')\n"
+        "    except smsstatus.DecodeError as exc:\n"
+        "        print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    refusals = {
+        "JSON nested too deep: more than 64 levels",
+        "more than 1600256 JSON values (16 per permitted item)",
+    }
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3
+    assert set(lines) <= refusals
 
 
 def test_moderate_nesting_inside_an_item_is_fine() -> None:
@@ -141,25 +231,23 @@ def test_moderate_nesting_inside_an_item_is_fine() -> None:
     assert decode_json(body).reports == (SEND_1,)
 
 
-def test_raw_of_an_item_nested_as_deep_as_the_parser_allows() -> None:
-    # Wherever the scanner's limit lies, an item it could read must have a raw that
-    # reads again: writing it back must not hit a limit reading did not.
-    limit = sys.getrecursionlimit()
-    checked = 0
-    for depth in range(limit - 100, limit + 10):
-        body = '[{"id_sms": "x", "a": ' + "[" * depth + "]" * depth + "}]"
-        try:
-            (error,) = decode_json(body).errors
-        except DecodeError:
-            continue
-        checked += 1
-        assert decode_json(error.raw).errors == (error,), f"depth {depth}"
-    assert checked
+def test_an_item_nested_at_the_limit_with_a_bad_id_is_its_own_error() -> None:
+    # Point 7 of issue 11: this refused the whole document, good items with it.
+    nested = "[" * 62 + "]" * 62  # with the array and the object: 64 levels
+    bad = '{"id_sms": "x", "a": ' + nested + "}"
+    body = f"[{ITEM_1}, {bad}, {ITEM_1}]"
+    batch = decode_json(body)
+    assert batch.reports == (SEND_1, SEND_1)
+    (error,) = batch.errors
+    assert error.index == 1
+    assert error.raw == bad
+    assert decode_json(error.raw).errors == (ReportError(0, None, error.reason, bad),)
 
 
-def test_a_number_too_long_to_convert_is_refused() -> None:
-    with pytest.raises(DecodeError, match="malformed JSON"):
-        decode_json("[" + "1" * 5000 + "]")
+def test_a_number_too_long_to_convert_is_an_item_error() -> None:
+    (error,) = decode_json("[" + "1" * 5000 + "]").errors
+    assert error.reason == "item is a number or boolean, expected an object"
+    assert error.raw == "1" * 5000
 
 
 def test_nan_and_infinity_are_bad_values_not_crashes() -> None:
@@ -179,6 +267,66 @@ def test_max_reports_counts_every_item() -> None:
     assert len(batch.reports) + len(batch.errors) == 3
     with pytest.raises(PayloadTooLarge, match="3 items, over the limit of 2"):
         decode_json(body, limits=Limits(max_reports=2))
+
+
+def peak_of(body: bytes) -> tuple[int, object]:
+    """Peak traced memory while decoding `body`, and the outcome."""
+    tracemalloc.start()
+    try:
+        try:
+            outcome: object = decode_json(body)
+        except DecodeError as exc:
+            outcome = exc
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak, outcome
+
+
+@pytest.mark.parametrize("item", [b"{}", b"[]", b"0", b'""', b"1e1"])
+def test_many_items_are_refused_without_building_them(item: bytes) -> None:
+    # Point 5 of issue 11: a 16 MiB [{},{},…] peaked at 458 MiB before it was
+    # refused.  A generous bound here (the body is 8 MiB); bench/hostile.py prints
+    # the figures at 16 MiB.
+    body = b"[" + b",".join([item] * (8 * 2**20 // (len(item) + 1))) + b"]"
+    peak, outcome = peak_of(body)
+    assert isinstance(outcome, PayloadTooLarge)
+    assert peak < 4 * len(body)
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [b"{}", b"[]", b"1000", b'{"k": 1}', b'"ab"'],
+)
+def test_one_item_holding_too_many_values_is_refused(inner: bytes) -> None:
+    many = b",".join([inner] * 300_000)
+    body = b'[{"id_sms": "1", "time": "", "state": "send", "x": [' + many + b"]}]"
+    peak, outcome = peak_of(body)
+    assert isinstance(outcome, PayloadTooLarge), outcome
+    assert peak < 4 * len(body)
+
+
+def test_an_object_with_too_many_members_is_refused() -> None:
+    members = ", ".join(f'"k{i}": 0' for i in range(300))
+    body = f'[{{"id_sms": "1", "time": "", "state": "send", {members}}}]'
+    with pytest.raises(PayloadTooLarge, match="more than 256 values"):
+        decode_json(body)
+    fewer = ", ".join(f'"k{i}": 0' for i in range(250))
+    body = f'[{{"id_sms": "1", "time": "", "state": "send", {fewer}}}]'
+    assert decode_json(body).reports == (SEND_1,)
+
+
+def test_the_gateway_s_own_form_stays_within_four_times_the_body() -> None:
+    reports = [
+        StatusReport(i, datetime(2024, 3, 1, 8, 0, i % 60), Status.DELIVER)
+        for i in range(50_000)
+    ]
+    body = encode_json(reports)
+    peak, outcome = peak_of(body)
+    assert isinstance(outcome, Batch)
+    assert len(outcome.reports) == 50_000
+    kept = sum(sys.getsizeof(r) for r in outcome.reports)
+    assert peak < 4 * len(body) + 2 * kept
 
 
 def test_max_bytes() -> None:
@@ -234,3 +382,67 @@ def test_encode_writes_the_wall_clock_and_drops_microseconds() -> None:
 def test_encode_an_empty_batch() -> None:
     assert encode_json([]) == b"[]"
     assert decode_json(encode_json([])) == Batch(Format.JSON, (), ())
+
+
+def test_items_past_the_limit_are_counted_before_anything_is_built() -> None:
+    # Large enough (over 256 values) to be looked at before json reads it.
+    body = "[" + ", ".join(["[]"] * 300) + "]"
+    with pytest.raises(PayloadTooLarge, match="more than 299 items"):
+        decode_json(body, limits=Limits(max_reports=299))
+    assert len(decode_json(body, limits=Limits(max_reports=300)).errors) == 300
+
+
+def test_a_top_level_number_too_long_is_still_a_number() -> None:
+    with pytest.raises(DecodeError, match="JSON document is int, expected"):
+        decode_json("9" * 5000)
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        ("smsstatus._json._scan", lambda: decode_json("[" + "[1], " * 300 + "1]")),
+        ("json.loads", lambda: decode_ack('[{"id_sms": 1}]', "json")),
+        ("json.dumps", lambda: decode_json('[{"id_sms": "x"}]')),
+    ],
+    ids=["scanner", "acknowledgement", "raw"],
+)
+def test_a_caller_at_the_recursion_limit_gets_a_decode_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, read: Callable[[], object]
+) -> None:
+    # Nesting is bounded at 64, so only a caller already within a few frames of the
+    # recursion limit can make json recurse too far: it still gets a DecodeError.
+    def too_deep(*args: object, **kwargs: object) -> NoReturn:
+        raise RecursionError
+
+    monkeypatch.setattr(name, too_deep)
+    with pytest.raises(DecodeError, match="nested too deep"):
+        read()
+
+
+MANY = "[1], " * 300  # past the size and values that json may read unlooked
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" + MANY + "]",
+        "[" + MANY + "[1] [2]]",
+        "[" + MANY + "[1]] x",
+        "[" + MANY,
+        "[" + MANY + '"x]',
+    ],
+    ids=["trailing comma", "no comma", "extra data", "truncated", "unterminated"],
+)
+def test_a_document_read_item_by_item_is_malformed_as_json_says(body: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as caught:
+        json.loads(body)
+    said = caught.value
+    expected = f"malformed JSON at line {said.lineno}, column {said.colno}: {said.msg}"
+    with pytest.raises(DecodeError, match=re.escape(expected)):
+        decode_json(body)
+
+
+def test_an_empty_array_read_item_by_item() -> None:
+    body = '[{"id_sms": ' + "9" * 5000 + ', "time": "", "state": "send"}]'
+    assert len(decode_json(body).errors) == 1
+    assert decode_json(" [ ] ") == Batch(Format.JSON, (), ())
