@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from typing import Any
 
@@ -24,14 +24,17 @@ from ._model import Batch, Format, Limits, ReportError, StatusReport, _wall_cloc
 __all__ = ["decode_json", "encode_json", "load_json", "read_json"]
 
 
-def load_json(data: bytes) -> Any:
-    """The JSON value of a UTF-8 body, or a `DecodeError` saying why there is none."""
+def load_json(data: bytes, *, parse_float: Callable[[str], Any] = float) -> Any:
+    """The JSON value of a UTF-8 body, or a `DecodeError` saying why there is none.
+
+    `parse_float` reads each number with a fraction or exponent (`decimal.Decimal`
+    keeps a price exact)."""
     try:
         text = data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
     except UnicodeDecodeError as exc:
         raise DecodeError(f"body is not valid UTF-8 at byte {exc.start}") from exc
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=parse_float)
     except json.JSONDecodeError as exc:
         raise DecodeError(
             f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
