@@ -9,18 +9,17 @@ statuses already fetched are kept and the rest stay pending for the next run.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
 
 import attrs
 
+from ._collapse import collapse
 from ._model import Format, StatusReport
 from ._pull_answer import Answer
 from ._pull_fetch import DEFAULT_BASE_URL, fetch_states, merge_answers
 from ._pull_request import Credentials, unique_ids
-
-logger = logging.getLogger("smsstatus")
+from ._receive import _call, _is_async, _store_failed, _taken
 
 __all__ = ["Recovery", "recover"]
 
@@ -65,6 +64,8 @@ def recover(
     taken is still pending, and the next run asks again.  The exceptions of
     `fetch_states` propagate, after the chunks already answered were stored.
     """
+    if _is_async(store):
+        raise TypeError("recover() calls store synchronously; give it a plain function")
     wanted = unique_ids(ids)
     if type(chunk_size) is not int or chunk_size < 1:
         raise ValueError(f"chunk_size must be an int >= 1, not {chunk_size!r}")
@@ -81,25 +82,17 @@ def recover(
             tz=tz,
         )
         answers.append(answer)
-        taken |= store_reports(store, answer.batch.reports)
+        taken |= _store(store, answer.batch.reports)
     answer = merge_answers(answers, answers[0].batch.format)
     return Recovery(tuple(wanted), answer, frozenset(taken))
 
 
-def store_reports(store: Store, reports: Iterable[StatusReport]) -> frozenset[int]:
-    # TEMPORARY until issue-8's receive_batch helpers are merged.
-    kept: dict[int, StatusReport] = {}
-    for report in reports:
-        if report.supersedes(kept.get(report.id_sms)):
-            kept[report.id_sms] = report
-    if not kept:
+def _store(store: Store, reports: Iterable[StatusReport]) -> frozenset[int]:
+    """What `receive_batch` does with a document's reports, with the same helpers."""
+    collapsed = tuple(collapse(reports).values())
+    if not collapsed:
         return frozenset()
     try:
-        result = store(tuple(kept.values()))
-        if result is None:
-            return frozenset(kept)
-        taken = frozenset(result)
+        return _taken(_call(store, collapsed), collapsed)
     except Exception:
-        logger.exception("store failed")
-        return frozenset()
-    return taken & kept.keys()
+        return _store_failed(collapsed)
