@@ -21,6 +21,7 @@ from ._model import (
     StatusReport,
 )
 from ._receive import areceive, areceive_batch, receive, receive_batch
+from ._token import RedactToken
 from ._xml import decode_xml, encode_xml
 
 __version__ = "0.1.0"
@@ -33,6 +34,7 @@ __all__ = [
     "Format",
     "Limits",
     "PayloadTooLarge",
+    "RedactToken",
     "ReportError",
     "SmsStatusError",
     "Status",

@@ -180,8 +180,9 @@ class _SQLite(_Dialect):
     def bind_time(self, utc: datetime) -> str:
         return _wall_clock(utc)
 
-    def read_time(self, value: str) -> datetime:
-        return datetime.fromisoformat(value)
+    def read_time(self, value: str | datetime) -> datetime:
+        # Django's connections parse declared datetime columns themselves.
+        return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
     def select(
         self, cursor: Any, table: str, ids: Sequence[int], *, lock: bool

@@ -1,0 +1,70 @@
+"""The secret token in the status URL: one check for every adapter, and a log filter.
+
+The gateway cannot sign its requests, so the URL it posts to carries a secret
+(``.../statuses/<token>``).  Strategy: refuse to run with a token that is guessable
+(empty or shorter than `MIN_TOKEN_LENGTH`), compare in constant time
+(`hmac.compare_digest` on the UTF-8 bytes: a near miss costs as long as a far one),
+and keep the token out of access logs, which every server writes with the full URL.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+
+__all__ = ["MIN_TOKEN_LENGTH", "RedactToken", "check_token", "token_matches"]
+
+#: The shortest token accepted: 32 characters (``secrets.token_urlsafe(32)`` gives 43).
+MIN_TOKEN_LENGTH = 32
+
+# The path segment after /statuses/, up to the next slash, query, blank or quote.
+_SEGMENT = re.compile(r"(/statuses/)[^/?#\s\"']+")
+
+
+def check_token(token: object, *, setting: str = "SMSSTATUS_TOKEN") -> str:
+    """Return `token` if it is a string of at least `MIN_TOKEN_LENGTH` characters,
+    else raise `ValueError` naming `setting` (the token itself is never shown)."""
+    if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH:
+        what = "missing" if not token else f"shorter than {MIN_TOKEN_LENGTH} characters"
+        raise ValueError(
+            f"{setting} is {what}: set it to a long random string, e.g. the output"
+            " of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return token
+
+
+def token_matches(given: str, expected: str) -> bool:
+    """Whether the token from the URL is the expected one, compared in constant
+    time.  False whenever `expected` is not an acceptable token (`check_token`), so a
+    misconfiguration never opens the endpoint."""
+    if not isinstance(expected, str) or len(expected) < MIN_TOKEN_LENGTH:
+        return False
+    # Bytes, because compare_digest refuses str with non-ASCII characters.
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
+
+
+class RedactToken(logging.Filter):
+    """A logging filter that replaces the path segment after ``/statuses/`` with
+    ``***`` in a record's message and arguments, so access logs never hold the token.
+
+    Attach it to the handler (or logger) of the server's access log:
+    ``gunicorn.access``, ``uvicorn.access``, ``django.server`` (runserver) or
+    ``werkzeug`` (Flask's development server).  See the manual's Django, Flask and
+    FastAPI pages for each server's recipe.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
+        # Arguments are redacted one by one, not merged into the message: access-log
+        # formatters (uvicorn's) read them by position, gunicorn's by name.
+        if isinstance(record.args, dict):
+            record.args = {key: _redact(v) for key, v in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_redact(v) for v in record.args)
+        return True
+
+
+def _redact(value: object) -> object:
+    return _SEGMENT.sub(r"\1***", value) if isinstance(value, str) else value
