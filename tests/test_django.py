@@ -708,12 +708,24 @@ def test_recover_asks_only_about_the_ids_given_or_old_enough(client: Client) -> 
 def test_recover_fails_clearly_without_leaking_the_secret(alias: str) -> None:
     from django.core.management.base import CommandError
 
+    from smsstatus.pull import Credentials
     from smsstatus.testing import FakeGateway
 
     with pytest.raises(
         CommandError, match="SMSSTATUS_API_TOKEN, or SMSSTATUS_API_LOGIN"
     ):
         recover_command("1")
+    with (
+        override_settings(SMSSTATUS_API_TOKEN=API_TOKEN),
+        FakeGateway(credentials=Credentials(token=API_TOKEN)) as gateway,
+    ):
+        gateway.misbehave(
+            "answer",
+            body=b'<response><state id_sms="1" time="">lost</state></response>',
+        )
+        out, err = recover_command("--base-url", gateway.url, "1")
+    assert out == "asked about 1, stored 0, unanswered 1\n"
+    assert err == "items of the answer that are not statuses: 1\n"
     with override_settings(SMSSTATUS_API_LOGIN="shop"), pytest.raises(CommandError):
         recover_command("1")
     with (

@@ -179,3 +179,18 @@ def test_a_slow_answer_ends_when_the_gateway_closes() -> None:
                 timeout=0.2,
             )
     # Closing woke the slow handler up instead of waiting a minute for it.
+
+
+def test_a_request_without_a_readable_length_is_refused(gateway: FakeGateway) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", int(gateway.url.rsplit(":", 1)[1])
+    )
+    try:
+        connection.putrequest("POST", "/xml/state.php")
+        connection.putheader("Content-Length", "many")
+        connection.endheaders()
+        assert connection.getresponse().status == 413
+    finally:
+        connection.close()

@@ -599,3 +599,39 @@ def test_a_non_2xx_answer_with_a_document_is_still_unavailable(gateway: Any) -> 
     gateway.misbehave("5xx", status=502, body=encode_xml(REPORTS[:1]))
     with pytest.raises(GatewayUnavailable, match="HTTP 502"):
         fetch_states(IDS[:1], BY_LOGIN, base_url=gateway.url)
+
+
+def test_a_scalar_json_answer_is_a_decode_error() -> None:
+    with pytest.raises(DecodeError, match="expected an array"):
+        decode_state_answer(b'"error"', format="json")
+
+
+def test_redirects_are_not_followed(gateway: Any, serve: Any) -> None:
+    # A redirected POST would arrive as a GET without its body: it is a failure.
+    def moved(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("302 Found", [("Location", gateway.url + "/xml/state.php")])
+        return [b""]
+
+    base = serve(moved).removesuffix("/statuses")
+    with pytest.raises(GatewayUnavailable, match="HTTP 302"):
+        fetch_states([1], BY_LOGIN, base_url=base)
+    assert gateway.pulled == ()
+
+
+def test_an_error_answer_cut_short_is_unavailable(gateway: Any) -> None:
+    # The gateway's 400 refusal, truncated: its text cannot be read, so the
+    # status alone says what happened.
+    gateway.misbehave("truncate")
+    wrong = Credentials(token="not-the-one")
+    with pytest.raises(GatewayUnavailable, match="HTTP 400"):
+        fetch_states([1], wrong, base_url=gateway.url, format="json")
+
+
+def test_a_failure_without_an_os_reason_says_cannot_connect(monkeypatch: Any) -> None:
+    def fail(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        raise urllib.error.URLError(f"no route for {request.data!r}")
+
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", fail)
+    with pytest.raises(GatewayUnavailable, match=r"cannot connect$") as info:
+        fetch_states([1], BY_TOKEN, base_url="http://127.0.0.1:9")
+    assert_clean_exception(info.value)

@@ -120,7 +120,7 @@ class Command(BaseCommand):
             f"unanswered {len(recovery.unanswered)}"
         )
         if recovery.answer.batch.errors:
+            errors = recovery.answer.batch.errors
             self.stderr.write(
-                f"{len(recovery.answer.batch.errors)} items of the answer were not "
-                "valid statuses"
+                f"items of the answer that are not statuses: {len(errors)}"
             )
