@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import math
 import ssl
 import urllib.error
 import urllib.parse
@@ -75,7 +76,7 @@ def fetch_states(
     wanted = unique_ids(ids)
     if type(chunk_size) is not int or chunk_size < 1:
         raise ValueError(f"chunk_size must be an int >= 1, not {chunk_size!r}")
-    if not isinstance(timeout, int | float) or not timeout > 0:
+    if not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
         raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
     url = _base(base_url)
     chunks = [wanted[at : at + chunk_size] for at in range(0, len(wanted), chunk_size)]

@@ -437,6 +437,8 @@ def test_merged_errors_count_on_across_chunks(gateway: Any) -> None:
         ({"chunk_size": 2.5}, "chunk_size"),
         ({"timeout": 0}, "timeout"),
         ({"timeout": "5"}, "timeout"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
         ({"base_url": "ftp://127.0.0.1"}, "http"),
         ({"base_url": "127.0.0.1:80"}, "http"),
         ({"base_url": "http://127.0.0.1:99999"}, "not a URL"),
