@@ -140,11 +140,11 @@ def test_an_unreadable_answer_exits_2(gateway: FakeGateway, capsys: Any) -> None
     assert "root element is <html>" in err
 
 
-def test_an_unreachable_gateway_exits_3(gateway: FakeGateway, capsys: Any) -> None:
+def test_an_unreachable_gateway_exits_2(gateway: FakeGateway, capsys: Any) -> None:
     gateway.misbehave("5xx")
     status, out, err = run(capsys, "--base-url", gateway.url, "11")
-    assert (status, out) == (3, "")
-    assert err.endswith("/xml/state.php: HTTP 503\n")
+    assert (status, out) == (2, "")
+    assert err.endswith("/xml/state.php: HTTP 503 (try again later)\n")
 
 
 def test_ids_must_be_numbers(capsys: Any) -> None:
