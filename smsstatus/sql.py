@@ -34,10 +34,14 @@ order, so two concurrent batches lock rows in the same order and cannot deadlock
 the rows it is about to replace, and nobody may change them between the read and the
 write.  On SQLite it runs under ``BEGIN IMMEDIATE``, which takes the database's one
 write lock before the read (a deferred transaction that reads and then writes is what
-makes SQLite answer "database is locked" without waiting).  On PostgreSQL it locks the
-existing rows with ``SELECT ... FOR UPDATE``; rows that do not exist yet cannot be
-locked, so it first inserts those with ``ON CONFLICT DO NOTHING RETURNING``, and reads
-(locked) the few that another transaction inserted in between.
+makes SQLite answer "database is locked" without waiting).  On PostgreSQL it must lock
+rows, and to stay deadlock-free beside concurrent `save` calls it must lock all of
+them in one statement, in id order, as `save` does: a ``SELECT ... FOR UPDATE`` of the
+existing rows followed by an insert of the missing ones would lock in two passes, and
+deadlocks with a save that meets the same ids in one.  So its first statement is the
+same insert with ``ON CONFLICT DO UPDATE ... WHERE false``, which inserts the new rows
+(returning their ids) and locks the existing ones without changing them; the read and
+the conditional upsert that follow wait for nobody.
 
 Times: an aware time is stored as its UTC instant plus its offset in seconds
 (``time_offset``), so `load` gives back the same instant with that fixed offset; a
@@ -68,7 +72,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._collapse import collapse
-from ._model import _FINAL, _RANK, Status, StatusReport, _wall_clock
+from ._model import _FINAL, _RANK, Status, StatusReport
 
 if TYPE_CHECKING:
     import os
@@ -136,16 +140,17 @@ class _Dialect:
         """A stored `time` as a naive UTC wall clock."""
         raise NotImplementedError
 
-    def select(self, cursor: Any, table: str, ids: Sequence[int], *, lock: bool) -> Any:
+    def select(self, cursor: Any, table: str, ids: Sequence[int]) -> Any:
         raise NotImplementedError
 
     def insert(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> Any:
         """Run ``statement`` (``INSERT ... {rows} ON CONFLICT ...``) for `rows`."""
         raise NotImplementedError
 
-    def insert_new(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
-        """Run ``statement`` (``INSERT ... ON CONFLICT DO NOTHING``) for `rows`, which
-        had no row when they were looked for; the ids it inserted."""
+    def claim(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
+        """Make sure no other transaction can change `rows`' rows until this one
+        ends, with ``statement`` (an insert that locks without updating) if need be;
+        the ids of the rows it inserted."""
         raise NotImplementedError
 
     def pending(self, cursor: Any, table: str, older_than: timedelta) -> Any:
@@ -178,16 +183,13 @@ class _SQLite(_Dialect):
             cursor.close()
 
     def bind_time(self, utc: datetime) -> str:
-        return _wall_clock(utc)
+        return utc.isoformat(" ")  # no microseconds: YYYY-MM-DD HH:MM:SS
 
     def read_time(self, value: str | datetime) -> datetime:
         # Django's connections parse declared datetime columns themselves.
         return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
-    def select(
-        self, cursor: Any, table: str, ids: Sequence[int], *, lock: bool
-    ) -> list[Any]:
-        # `lock` needs nothing here: the caller's BEGIN IMMEDIATE already locks.
+    def select(self, cursor: Any, table: str, ids: Sequence[int]) -> list[Any]:
         found = []
         for chunk in _chunks(ids, 900):
             marks = ", ".join("?" * len(chunk))
@@ -198,18 +200,21 @@ class _SQLite(_Dialect):
         return found
 
     def insert(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> None:
-        row = f"(?, ?, ?, ?, ?, ?, {self.now})"
+        # The clock is read once per statement, not once per row (a tenth of the
+        # cost of a row); WHERE true keeps SQLite from reading ON CONFLICT as a join.
         for chunk in _chunks(rows, self._rows_per_statement):
-            values = "VALUES " + ", ".join([row] * len(chunk))
+            values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+            select = (
+                f"SELECT v.*, now.t FROM (VALUES {values}) AS v,"
+                f" (SELECT {self.now} AS t) AS now WHERE true"
+            )
             cursor.execute(
-                statement.format(rows=values), [v for row in chunk for v in row]
+                statement.format(rows=select), [v for row in chunk for v in row]
             )
 
-    def insert_new(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
-        # Under BEGIN IMMEDIATE no other writer can have inserted one of them since
-        # they were looked for: they are all new.
-        self.insert(cursor, statement, rows)
-        return {row[0] for row in rows}
+    def claim(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
+        # BEGIN IMMEDIATE holds the database's one write lock already.
+        return set()
 
     def pending(self, cursor: Any, table: str, older_than: timedelta) -> Any:
         return cursor.execute(
@@ -249,11 +254,9 @@ class _PostgreSQL(_Dialect):
     def read_time(self, value: datetime) -> datetime:
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
-    def select(self, cursor: Any, table: str, ids: Sequence[int], *, lock: bool) -> Any:
-        # In id order, so that concurrent lockers queue instead of deadlocking.
-        suffix = " ORDER BY id_sms FOR UPDATE" if lock else ""
+    def select(self, cursor: Any, table: str, ids: Sequence[int]) -> Any:
         return cursor.execute(
-            f"SELECT {_COLUMNS} FROM {table} WHERE id_sms = ANY(%s::bigint[]){suffix}",
+            f"SELECT {_COLUMNS} FROM {table} WHERE id_sms = ANY(%s::bigint[])",
             (list(ids),),
         )
 
@@ -261,9 +264,9 @@ class _PostgreSQL(_Dialect):
         columns = [list(column) for column in zip(*rows, strict=True)]
         return cursor.execute(statement.format(rows=self._rows), columns)
 
-    def insert_new(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
-        # A row another transaction inserted meanwhile is skipped (after waiting for
-        # that transaction to end), and not returned.
+    def claim(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
+        # RETURNING gives the inserted rows only: a row whose DO UPDATE's WHERE is
+        # false is locked, but not updated nor returned.
         inserted = self.insert(cursor, f"{statement} RETURNING id_sms", rows)
         return {id_sms for (id_sms,) in inserted}
 
@@ -312,7 +315,10 @@ class StatusTable:
             )
         self._name = name
         insert = f"INSERT INTO {name} ({_COLUMNS}, changed_at) {{rows}}"
-        self._insert_new = f"{insert} ON CONFLICT (id_sms) DO NOTHING"
+        self._claim = (
+            f"{insert} ON CONFLICT (id_sms) DO UPDATE SET state = {name}.state"
+            " WHERE false"
+        )
         self._upsert = (
             f"{insert} ON CONFLICT (id_sms) DO UPDATE SET time = excluded.time,"
             " time_offset = excluded.time_offset, state = excluded.state,"
@@ -365,9 +371,9 @@ class StatusTable:
     def update(self, connection: Any, reports: Iterable[StatusReport]) -> Update:
         """`save`, also telling which rows it inserted or replaced and what they held.
 
-        It reads the rows it is about to change in the same transaction, locked (the
-        write lock on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL), so the changes
-        are exact even while other processes save the same ids.
+        It reads the rows it is about to change in the same transaction, after
+        locking them (the write lock on SQLite, row locks on PostgreSQL), so the
+        changes are exact even while other processes save the same ids.
         """
         dialect = _dialect(connection)
         kept = _holdable(dialect, reports)
@@ -375,20 +381,12 @@ class StatusTable:
             return Update(frozenset(), ())
         rows = _in_id_order(kept)
         with dialect.transaction(connection, write=True) as cursor:
-            found = dialect.select(cursor, self._name, sorted(kept), lock=True)
-            previous = _reports(dialect, found)
-            absent = [row for row in rows if row[0] not in previous]
-            inserted = (
-                dialect.insert_new(cursor, self._insert_new, absent)
-                if absent
-                else set()
-            )
-            raced = [row[0] for row in absent if row[0] not in inserted]
-            if raced:  # inserted by another transaction since the first look
-                found = dialect.select(cursor, self._name, raced, lock=True)
-                previous.update(_reports(dialect, found))
+            inserted = dialect.claim(cursor, self._claim, rows)
             rest = [row for row in rows if row[0] not in inserted]
+            previous: dict[int, StatusReport] = {}
             if rest:
+                found = dialect.select(cursor, self._name, [row[0] for row in rest])
+                previous = _reports(dialect, found)
                 dialect.insert(cursor, self._upsert, rest)
         changes = (
             Change(report, previous.get(report.id_sms))
@@ -409,7 +407,7 @@ class StatusTable:
         if not wanted:
             return {}
         with dialect.transaction(connection, write=False) as cursor:
-            found = dialect.select(cursor, self._name, wanted, lock=False)
+            found = dialect.select(cursor, self._name, wanted)
             return _reports(dialect, found)
 
     def pending(self, connection: Any, older_than: timedelta) -> list[int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import logging.config
 import types
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from _snippets import python_blocks
 
 pytest.importorskip("django")
 
@@ -78,6 +80,9 @@ def aliases(
     postgresql = postgresql_settings(request)
     if postgresql is not None:
         databases["postgresql"] = postgresql
+    for values in databases.values():
+        # Every request in a transaction: the view must opt out and still work.
+        values["ATOMIC_REQUESTS"] = True
     settings.configure(
         DEBUG=False,
         SECRET_KEY="only-for-the-tests",
@@ -113,8 +118,6 @@ def aliases(
             }
         ],
         DATABASES=databases,
-        # Every request in a transaction: the view must opt out and still work.
-        ATOMIC_REQUESTS=True,
         USE_TZ=True,
         TIME_ZONE="UTC",
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
@@ -122,8 +125,6 @@ def aliases(
         SMSSTATUS_TOKEN=TOKEN,
         SMSSTATUS_TIMEZONE="Europe/Moscow",
     )
-    for alias, values in databases.items():
-        values["ATOMIC_REQUESTS"] = True
     django.setup()
     setup_test_environment()  # the test client records the templates' contexts
     import sys
@@ -309,7 +310,10 @@ def test_without_a_usable_token_every_delivery_is_not_found(
 
 
 def test_refuses_hostile_xml_and_writes_nothing(client: Client) -> None:
-    bomb = b'<!DOCTYPE r [<!ENTITY a "aaaa">]><response><state id_sms="1" time="">&a;</state></response>'
+    bomb = (
+        b'<!DOCTYPE r [<!ENTITY a "aaaa">]>'
+        b'<response><state id_sms="1" time="">&a;</state></response>'
+    )
     assert post(client, bomb).status_code == 400
     assert stored() == {}
 
@@ -452,9 +456,14 @@ def test_the_signal_waits_for_the_commit_and_a_rollback_sends_none(
             assert signals.sent == []  # written, but not committed yet
         assert [r.id_sms for _, r, _ in signals.sent] == [1]
         signals.sent.clear()
-        with pytest.raises(RuntimeError), transaction.atomic(using=alias):
-            post(client, smsstatus.encode_xml([report(2, Status.SEND)]))
-            raise RuntimeError("the caller's transaction fails")
+
+        def deliver_then_fail() -> None:
+            with transaction.atomic(using=alias):
+                post(client, smsstatus.encode_xml([report(2, Status.SEND)]))
+                raise RuntimeError("the caller's transaction fails")
+
+        with pytest.raises(RuntimeError):
+            deliver_then_fail()
     assert signals.sent == []
     assert set(stored()) == {1}
 
@@ -539,11 +548,12 @@ def columns(
     else:
         cursor.execute(
             "SELECT c.column_name, c.data_type, c.character_maximum_length,"
-            " c.is_nullable = 'NO', EXISTS (SELECT 1 FROM information_schema.key_column_usage k"
-            " WHERE k.table_schema = c.table_schema AND k.table_name = c.table_name"
-            " AND k.column_name = c.column_name)"
-            " FROM information_schema.columns c"
-            " WHERE c.table_schema = %s AND c.table_name = %s ORDER BY c.ordinal_position",
+            " c.is_nullable = 'NO', EXISTS (SELECT 1"
+            " FROM information_schema.key_column_usage k"
+            " WHERE k.table_schema = c.table_schema"
+            " AND k.table_name = c.table_name AND k.column_name = c.column_name)"
+            " FROM information_schema.columns c WHERE c.table_schema = %s"
+            " AND c.table_name = %s ORDER BY c.ordinal_position",
             (schema, table),
         )
         found = [tuple(row) for row in cursor.fetchall()]
@@ -646,6 +656,31 @@ def test_the_admin_lists_searches_and_filters_read_only(admin_client: Client) ->
     )
     assert admin_client.get("/admin/smsstatus/rejecteditem/add/").status_code == 403
     assert admin_client.get("/admin/").status_code == 200
+
+
+def test_the_documented_logging_settings_hide_the_token(
+    aliases: set[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (snippet,) = python_blocks("docs/django.md", "LOGGING = {")
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, "docs/django.md", "exec"), namespace)
+    loggers = [logging.getLogger(name) for name in ("django.server", "django.request")]
+    saved = [(x.handlers[:], x.propagate, x.level) for x in loggers]
+    try:
+        logging.config.dictConfig(namespace["LOGGING"])
+        # What runserver and Django's request handling log, with the same arguments.
+        loggers[0].info('"%s" %s %s', f"POST {URL} HTTP/1.1", "200", "64")
+        loggers[1].warning("Not Found: %s", URL + "/")
+    finally:
+        for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
+            logger.propagate, logger.level = propagate, level
+    err = capsys.readouterr().err
+    assert TOKEN not in err
+    assert err.splitlines() == [
+        '"POST /sms/statuses/*** HTTP/1.1" 200 64',
+        "Not Found: /sms/statuses/***/",
+    ]
 
 
 # --- manage.py smsstatus_recover (issue 10) --------------------------------------

@@ -15,10 +15,11 @@ import threading
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,12 +29,13 @@ pytest.importorskip("flask")
 from werkzeug.serving import make_server
 
 from smsstatus import Status, StatusReport
+from smsstatus.sql import StatusTable, connect_sqlite
 from smsstatus.testing import Gateway
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples" / "flask_app"))
 import flask_statuses
 
-TOKEN = "e2e-token"
+TOKEN = "end-to-end-token-0123456789abcdefgh"
 GATEWAY_TZ = "Europe/Moscow"
 BOMB = (
     b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
@@ -101,33 +103,38 @@ def server(database: Path) -> Iterator[str]:
 
 @pytest.fixture
 def flaky_store(monkeypatch: pytest.MonkeyPatch) -> Counter[StatusReport]:
-    """Make the app's store fail now and then; count the calls per report."""
+    """Make the app's store fail now and then, for a whole batch as a database does;
+    count the calls per report."""
     calls: Counter[StatusReport] = Counter()
-    real_record = flask_statuses.record
+    real_save = StatusTable.save
 
-    def record(db: sqlite3.Connection, report: StatusReport) -> None:
-        calls[report] += 1
-        if report.id_sms % 7 == 0 and calls[report] <= 2:
+    def save(
+        table: StatusTable, connection: Any, reports: Iterable[StatusReport]
+    ) -> frozenset[int]:
+        reports = list(reports)
+        calls.update(reports)
+        if any(r.id_sms % 7 == 0 and calls[r] <= 2 for r in reports):
             raise sqlite3.OperationalError("database is locked")
-        if report.id_sms % 3 == 0 and calls[report] == 1:
+        if any(r.id_sms % 3 == 0 and calls[r] == 1 for r in reports):
             raise sqlite3.OperationalError("disk I/O error")
-        real_record(db, report)
-        if report.id_sms % 5 == 0 and calls[report] == 1:
+        taken = real_save(table, connection, reports)
+        if any(r.id_sms % 5 == 0 and calls[r] == 1 for r in reports):
             raise ConnectionError("stored, but the answer never left")
+        return taken
 
-    monkeypatch.setattr(flask_statuses, "record", record)
+    monkeypatch.setattr(StatusTable, "save", save)
     return calls
 
 
 def stored(database: Path) -> dict[int, tuple[object, ...]]:
-    with closing(sqlite3.connect(database)) as db:
-        found = db.execute("SELECT id_sms, time, state FROM delivery")
-        return {row[0]: row[1:] for row in found}
+    with closing(connect_sqlite(database)) as db:
+        found = StatusTable().load(db, range(7_000_000, 7_001_000))
+    return {i: as_stored(report) for i, report in found.items()}
 
 
 def as_stored(report: StatusReport) -> tuple[object, ...]:
     time = report.time and report.time.replace(tzinfo=ZoneInfo(GATEWAY_TZ))
-    return (time and time.isoformat(" "), report.state.value)
+    return (time, report.state)
 
 
 @pytest.mark.parametrize("format", ["xml", "json"])

@@ -1,186 +1,309 @@
-"""The Django example project (examples/django_app), driven by Django's test client.
+"""The Django example project (examples/django_app), for real: ``manage.py`` in a
+subprocess, and gunicorn with two worker processes on 127.0.0.1, delivered to by
+several concurrent senders, on SQLite and on the session's PostgreSQL server.
 
-Django is configured here with ``settings.configure()`` from the example's own settings
-module (with a temporary database), not through ``DJANGO_SETTINGS_MODULE``, so nothing
-leaks into the environment of other tests.
+Also a project made the documented way from nothing (``django-admin startproject``,
+two settings lines, one URL line, ``migrate``), delivered to.
 """
 
 from __future__ import annotations
 
-import importlib
+import http.client
+import os
+import random
+import re
+import socket
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from contextlib import closing
+from functools import partial
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from _snippets import section_blocks
 
 pytest.importorskip("django")
-
-import django
-from django.conf import settings
-from django.core.management import call_command
-from django.db import connections
-from django.test import Client
+pytest.importorskip("gunicorn")
 
 import smsstatus
 from smsstatus import Status, StatusReport
+from smsstatus.sql import StatusTable, connect_sqlite
+from smsstatus.testing import Gateway, sample_reports
 
-EXAMPLES = Path(__file__).parents[1] / "examples"
-TOKEN = "s3cret-token"
-MSK = timezone(timedelta(hours=3))
-BOMB = (
-    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
-    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-    b'<response><state id_sms="1" time="">&b;</state></response>'
-)
+EXAMPLE = Path(__file__).parents[1] / "examples" / "django_app"
+TOKEN = "dj4ngo-example-token-0123456789abcdef"
+MOSCOW = ZoneInfo("Europe/Moscow")
 
 
-@pytest.fixture(scope="module")
-def delivery_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[type]:
-    sys.path.insert(0, str(EXAMPLES / "django_app"))
-    example = importlib.import_module("statusproject.settings")
-    values = {name: getattr(example, name) for name in dir(example) if name.isupper()}
-    database = tmp_path_factory.mktemp("django") / "statuses.sqlite3"
-    values["DATABASES"] = {
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database}
-    }
-    values.update(
-        ALLOWED_HOSTS=["testserver"],
-        SMSSTATUS_TOKEN=TOKEN,
-        SMSSTATUS_TIMEZONE="Europe/Moscow",
+def run(argv: list[str], env: dict[str, str], cwd: Path = EXAMPLE) -> Any:
+    return subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
-    settings.configure(**values)
-    django.setup()
-    call_command("migrate", verbosity=0)
-    from deliveries.models import Delivery
 
-    yield Delivery
-    connections.close_all()
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The example's environment on a new database, migrated; with `connect`, a
+    function that opens a plain connection to that database."""
+    env = {
+        **os.environ,
+        "SMSSTATUS_TOKEN": TOKEN,
+        "SMSSTATUS_TIMEZONE": "Europe/Moscow",
+        "PYTHONPATH": str(EXAMPLE),
+    }
+    if request.param == "sqlite":
+        path = tmp_path / "statuses.sqlite3"
+        env["SMSSTATUS_DATABASE"] = str(path)
+        connect: Any = partial(connect_sqlite, path)
+        drop = None
+    else:
+        import psycopg
+
+        conninfo = request.getfixturevalue("postgresql")
+        params = dict(part.split("=", 1) for part in conninfo.split())
+        name = f"example_{os.getpid()}_{tmp_path.name[-8:]}".replace("-", "_").lower()
+        with psycopg.connect(conninfo, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        host = params["host"].replace("/", "%2F")
+        env["DATABASE_URL"] = f"postgresql://postgres@{host}:{params['port']}/{name}"
+        connect = partial(
+            psycopg.connect, conninfo.replace("dbname=postgres", f"dbname={name}")
+        )
+        drop = partial(drop_database, conninfo, name)
+    migrated = run([sys.executable, "manage.py", "migrate"], env)
+    assert migrated.returncode == 0, migrated.stderr
+    yield {"env": env, "connect": connect}
+    if drop is not None:
+        drop()
+
+
+def drop_database(conninfo: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_manage_py_check_refuses_a_missing_or_short_token(tmp_path: Path) -> None:
+    env = {**os.environ, "SMSSTATUS_DATABASE": str(tmp_path / "db.sqlite3")}
+    for token in ("", "too-short"):
+        checked = run(
+            [sys.executable, "manage.py", "check"], {**env, "SMSSTATUS_TOKEN": token}
+        )
+        assert checked.returncode == 1
+        assert "smsstatus.E001" in checked.stderr
+        assert "SMSSTATUS_TOKEN" in checked.stderr
+    checked = run(
+        [sys.executable, "manage.py", "check"], {**env, "SMSSTATUS_TOKEN": TOKEN}
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+class Gunicorn:
+    """The example served by gunicorn (its gunicorn.conf.py: two workers, the
+    redacting access log) on a socket opened here, on 127.0.0.1."""
+
+    def __init__(self, env: dict[str, str], cwd: Path = EXAMPLE, *args: str) -> None:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.set_inheritable(True)
+        self.port = listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/sms/statuses/"
+        self.process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn"),
+                *("--bind", f"fd://{listener.fileno()}", *args),
+            ],
+            cwd=cwd,
+            env=env,
+            pass_fds=[listener.fileno()],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        listener.close()
+        self.access_log: str | None = None
+
+    def stop(self) -> str:
+        """Stops the server (once); its access log."""
+        if self.access_log is None:
+            self.process.terminate()
+            self.access_log = self.process.communicate(timeout=60)[0]
+        return self.access_log
 
 
 @pytest.fixture
-def client(delivery_model: type) -> Client:
-    delivery_model.objects.all().delete()  # type: ignore[attr-defined]
-    # enforce_csrf_checks: the gateway sends no CSRF token, so the view must be exempt.
-    return Client(enforce_csrf_checks=True)
+def gunicorn(project: dict[str, Any]) -> Iterator[Gunicorn]:
+    server = Gunicorn(project["env"])
+    try:
+        wait_until_serving(server)
+        yield server
+    finally:
+        server.stop()
 
 
-@pytest.fixture
-def stored(delivery_model: type):  # type: ignore[no-untyped-def]
-    def stored() -> dict[int, StatusReport]:
-        rows = delivery_model.objects.all()  # type: ignore[attr-defined]
-        return {row.id_sms: row.report() for row in rows}
+def wait_until_serving(server: Gunicorn) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.process.poll() is None, server.process.communicate()[1]
+        try:
+            with closing(connection(server)) as c:
+                c.request("GET", "/sms/statuses/x")
+                if c.getresponse().status == 405:  # a GET, so not allowed
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("gunicorn did not start")
 
-    return stored
+
+def connection(server: Gunicorn) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
 
 
-def report(id_sms: int, state: Status, minute: int = 0) -> StatusReport:
-    return StatusReport(id_sms, time=datetime(2026, 11, 26, 9, minute), state=state)
+def histories(
+    count: int, seed: int
+) -> tuple[list[StatusReport], dict[int, StatusReport]]:
+    """Each message's statuses over time (send, maybe deliver, then its last one),
+    and the last one per message: what its row must end with."""
+    latest = sample_reports(count, seed=seed)
+    sent = []
+    for report in latest:
+        if report.state is not Status.SEND:
+            sent.append(StatusReport(report.id_sms, time=None, state=Status.SEND))
+        if report.state is Status.READ:
+            sent.append(
+                StatusReport(report.id_sms, time=report.time, state=Status.DELIVER)
+            )
+        sent.append(report)
+    return sent, {report.id_sms: report for report in latest}
 
 
-def in_moscow(reports: list[StatusReport]) -> dict[int, StatusReport]:
-    """What the view stores: the gateway's wall clock read in its zone."""
-    return {
+def in_moscow(report: StatusReport) -> StatusReport:
+    time = report.time and report.time.replace(tzinfo=MOSCOW)
+    return StatusReport(
+        report.id_sms, time=time, state=report.state, sms=report.sms, viber=report.viber
+    )
+
+
+def test_concurrent_senders_lose_nothing_and_every_row_is_exact(
+    project: dict[str, Any], gunicorn: Gunicorn
+) -> None:
+    sent, latest = histories(600, seed=9)
+    rng = random.Random(9)
+    senders = 4
+    shares: list[list[StatusReport]] = [[] for _ in range(senders)]
+    for report in sent:  # a message's statuses spread over several senders
+        shares[rng.randrange(senders)].append(report)
+    deliveries: list[Any] = [None] * senders
+
+    def deliver(n: int) -> None:
+        gateway = Gateway(
+            "xml" if n % 2 else "json",
+            batch_size=60,
+            shuffle=True,
+            duplicate=0.3,
+            seed=n,
+        )
+        deliveries[n] = gateway.deliver_http(
+            gunicorn.url + TOKEN, shares[n], timeout=60
+        )
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    for n, delivery in enumerate(deliveries):
+        assert not delivery.lost
+        assert delivery.acknowledged == {report.id_sms for report in shares[n]}
+    with closing(project["connect"]()) as db:
+        rows = StatusTable().load(db, latest)
+    assert rows == {i: in_moscow(report) for i, report in latest.items()}
+
+
+def test_chunked_requests_bad_items_and_the_redacted_access_log(
+    project: dict[str, Any], gunicorn: Gunicorn
+) -> None:
+    body = smsstatus.encode_xml([StatusReport(41, time=None, state=Status.SEND)])
+    with closing(connection(gunicorn)) as c:
+        pieces = iter([body[:20], body[20:]])
+        c.request("POST", f"/sms/statuses/{TOKEN}/", body=pieces, encode_chunked=True)
+        answer = c.getresponse()
+        assert (answer.status, smsstatus.decode_ack(answer.read(), "xml")) == (
+            200,
+            (41,),
+        )
+    bad = b'<response><state id_sms="42" time="">sent</state></response>'
+    with closing(connection(gunicorn)) as c:
+        c.request("POST", f"/sms/statuses/{TOKEN}", body=bad)
+        # Kept as a RejectedItem, so acknowledged.
+        assert smsstatus.decode_ack(c.getresponse().read(), "xml") == (42,)
+    with closing(project["connect"]()) as db:
+        assert set(StatusTable().load(db, [41, 42])) == {41}
+        cursor = db.cursor()
+        cursor.execute("SELECT id_sms, raw FROM smsstatus_rejecteditem")
+        rejected = [tuple(row) for row in cursor.fetchall()]
+    assert rejected == [(42, '<state id_sms="42" time="">sent</state>')]
+    log = gunicorn.stop()
+    assert TOKEN not in log
+    assert len(re.findall(r"POST /sms/statuses/\*\*\*/? ", log)) == 2, log
+
+
+# --- a new project, the documented way -------------------------------------------
+
+
+def test_a_new_project_set_up_as_documented_receives(tmp_path: Path) -> None:
+    readme = section_blocks("README.md", "## Django")
+    page = section_blocks("docs/django.md", "## Set-up")
+    assert readme == page  # the README and the manual show the same set-up
+    settings_lines, url_line = readme
+    env = {**os.environ, "SMSSTATUS_TOKEN": TOKEN}
+    made = run(
+        [sys.executable, "-m", "django", "startproject", "mysite", str(tmp_path)], env
+    )
+    assert made.returncode == 0, made.stderr
+    settings = tmp_path / "mysite" / "settings.py"
+    text = settings.read_text()
+    if "\nimport os\n" not in text:  # as the documentation says
+        text = "import os\n" + text
+    settings.write_text(text + "\n" + settings_lines)
+    urls = tmp_path / "mysite" / "urls.py"
+    text = urls.read_text().replace(
+        "from django.urls import path", "from django.urls import include, path"
+    )
+    urls.write_text(
+        text.replace("urlpatterns = [", "urlpatterns = [\n    " + url_line.strip())
+    )
+    for command in (["migrate"], ["check"]):
+        done = run([sys.executable, "manage.py", *command], env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+
+    server = Gunicorn(env, tmp_path, "--workers", "2", "mysite.wsgi")
+    try:
+        wait_until_serving(server)
+        reports = sample_reports(200, seed=2)
+        gateway = Gateway("xml", batch_size=30, shuffle=True, duplicate=0.3, seed=2)
+        delivery = gateway.deliver_http(server.url + TOKEN, reports)
+    finally:
+        server.stop()
+    assert delivery.acknowledged == {r.id_sms for r in reports}
+    with closing(connect_sqlite(tmp_path / "db.sqlite3")) as db:
+        rows = StatusTable().load(db, [r.id_sms for r in reports])
+    # startproject's TIME_ZONE is UTC, the default zone of the gateway's times.
+    utc = ZoneInfo("UTC")
+    assert rows == {
         r.id_sms: StatusReport(
             r.id_sms,
-            time=r.time and r.time.replace(tzinfo=MSK),
+            time=r.time and r.time.replace(tzinfo=utc),
             state=r.state,
             sms=r.sms,
             viber=r.viber,
         )
         for r in reports
     }
-
-
-def post(client: Client, body: bytes, token: str = TOKEN):  # type: ignore[no-untyped-def]
-    return client.post(f"/statuses/{token}", body, content_type="text/xml")
-
-
-def test_stores_the_example_payload_and_acknowledges_it(client, stored) -> None:
-    body = (EXAMPLES / "statuses.xml").read_bytes()
-    response = post(client, body)
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/xml; charset=utf-8"
-    good = list(smsstatus.decode(body).reports)
-    assert smsstatus.decode_ack(response.content, "xml") == tuple(
-        r.id_sms for r in good
-    )
-    assert stored() == in_moscow(good)
-
-
-def test_answers_json_with_json(client, stored) -> None:
-    batch = [report(7, Status.DELIVER)]
-    response = client.post(
-        f"/statuses/{TOKEN}", smsstatus.encode_json(batch), "application/json"
-    )
-    assert response["Content-Type"] == "application/json"
-    assert smsstatus.decode_ack(response.content, "json") == (7,)
-    assert stored() == in_moscow(batch)
-
-
-def test_keeps_only_the_superseding_report_within_one_batch(client, stored) -> None:
-    final = report(1, Status.READ, 9)
-    batch = [
-        report(1, Status.DELIVER, 5),
-        report(1, Status.SEND),
-        final,
-        report(1, Status.DELIVER, 5),
-        report(2, Status.SEND),
-        report(2, Status.SEND),
-    ]
-    response = post(client, smsstatus.encode_xml(batch))
-    assert smsstatus.decode_ack(response.content, "xml") == (1, 2)
-    assert stored() == in_moscow([final, report(2, Status.SEND)])
-
-
-def test_never_overwrites_a_final_state(client, stored) -> None:
-    final = report(1, Status.EXPIRED, 3)
-    post(client, smsstatus.encode_xml([final]))
-    late = [report(1, Status.PARTLY_DELIVER, 1), report(1, Status.READ, 8)]
-    response = post(client, smsstatus.encode_xml(late))
-    assert smsstatus.decode_ack(response.content, "xml") == (1,)
-    assert stored() == in_moscow([final])
-
-
-def test_refuses_hostile_xml_and_writes_nothing(client, stored) -> None:
-    response = post(client, BOMB)
-    assert response.status_code == 400
-    assert stored() == {}
-
-
-@pytest.mark.parametrize("token", ["wrong", TOKEN + "x", TOKEN[:-1], "\u00e9t\u00e9"])
-def test_a_wrong_token_is_not_found_and_writes_nothing(client, stored, token) -> None:
-    response = post(client, smsstatus.encode_xml([report(1, Status.SEND)]), token)
-    assert response.status_code == 404
-    assert stored() == {}
-
-
-def test_only_post_is_allowed(client) -> None:
-    assert client.get(f"/statuses/{TOKEN}").status_code == 405
-
-
-def test_a_failing_store_leaves_the_id_unacknowledged(
-    client, stored, delivery_model, monkeypatch
-) -> None:
-    manager = delivery_model.objects  # type: ignore[attr-defined]
-    real_record = manager.record
-
-    def record(report: StatusReport) -> None:
-        if report.id_sms == 2:
-            raise RuntimeError("database is locked")
-        real_record(report)
-
-    monkeypatch.setattr(manager, "record", record)
-    batch = [report(1, Status.DELIVER), report(2, Status.DELIVER)]
-    response = post(client, smsstatus.encode_xml(batch))
-    assert smsstatus.decode_ack(response.content, "xml") == (1,)
-    assert stored() == in_moscow(batch[:1])
-
-
-def test_takes_a_body_over_djangos_default_upload_limit(client, stored) -> None:
-    batch = [report(1, Status.SEND)]
-    body = smsstatus.encode_xml(batch) + b" " * 3_000_000  # Django's default: 2.5 MB
-    response = post(client, body)
-    assert response.status_code == 200
-    assert stored() == in_moscow(batch)

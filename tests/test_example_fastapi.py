@@ -1,34 +1,42 @@
-"""The FastAPI example app (examples/fastapi_app), driven by Starlette's TestClient."""
+"""The FastAPI example app (examples/fastapi_app): with Starlette's TestClient, and
+served by uvicorn on 127.0.0.1 to the gateway simulator.
+
+The router itself is tested in test_fastapi.py; here, that the example wires it as
+its README says and runs under the server the README names."""
 
 from __future__ import annotations
 
-import sqlite3
+import logging
+import socket
 import sys
+import threading
+import time
 from collections.abc import Iterator
-from contextlib import closing
-from datetime import datetime
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from _snippets import python_blocks
 
 pytest.importorskip("fastapi")
-pytest.importorskip("httpx")  # Starlette's TestClient is built on it
+pytest.importorskip("uvicorn")
 
+import uvicorn
 from starlette.testclient import TestClient
 
 import smsstatus
-from smsstatus import Status, StatusReport
+from smsstatus.sql import StatusTable, connect_sqlite
+from smsstatus.testing import Gateway, sample_reports
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples" / "fastapi_app"))
 import fastapi_statuses
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
-TOKEN = "s3cret-token"
-BOMB = (
-    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
-    b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-    b'<response><state id_sms="1" time="">&b;</state></response>'
-)
+
+TOKEN = "fastapi-example-token-0123456789abcdef"
+MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 @pytest.fixture
@@ -36,110 +44,93 @@ def database(tmp_path: Path) -> Path:
     return tmp_path / "statuses.sqlite3"
 
 
-@pytest.fixture
-def client(database: Path) -> Iterator[TestClient]:
+def stored(database: Path, ids: list[int]) -> dict[int, smsstatus.StatusReport]:
+    with closing(connect_sqlite(database)) as connection:
+        return StatusTable().load(connection, ids)
+
+
+@pytest.mark.parametrize("name", ["statuses.xml", "statuses.json"])
+def test_stores_the_example_payloads(database: Path, name: str) -> None:
     app = fastapi_statuses.create_app(
         token=TOKEN, database=str(database), timezone="Europe/Moscow"
     )
+    body = (EXAMPLES / name).read_bytes()
     with TestClient(app) as client:
-        yield client
-
-
-def rows(database: Path) -> dict[int, tuple[object, ...]]:
-    with closing(sqlite3.connect(database)) as db:
-        found = db.execute("SELECT id_sms, time, state, sms, viber FROM delivery")
-        return {row[0]: row[1:] for row in found}
-
-
-def report(id_sms: int, state: Status, minute: int = 0) -> StatusReport:
-    return StatusReport(id_sms, time=datetime(2026, 11, 26, 9, minute), state=state)
-
-
-def post(client: TestClient, body: bytes, token: str = TOKEN):  # type: ignore[no-untyped-def]
-    return client.post(f"/statuses/{token}", content=body)
-
-
-def test_stores_the_example_payload_and_acknowledges_it(client, database) -> None:
-    response = post(client, (EXAMPLES / "statuses.json").read_bytes())
+        response = client.post(f"/statuses/{TOKEN}", content=body)
+        assert client.post("/statuses/wrong", content=body).status_code == 404
     assert response.status_code == 200
-    assert response.headers["content-type"] == "application/json"
-    acked = smsstatus.decode_ack(response.content, "json")
-    stored = rows(database)
-    # The example holds eleven good items and one bad one, which is not acknowledged.
-    assert len(acked) == 11
-    assert sorted(acked) == sorted(stored)
-    assert 5100242 not in stored
-    assert stored[5100236] == (
-        "2026-11-26 09:16:00+03:00",
-        "deliver",
-        "deliver",
-        "expired",
+    good = smsstatus.decode(body, tz=MOSCOW).reports
+    ids = [r.id_sms for r in good]
+    # Eleven good items; the twelfth is invalid, so it is not acknowledged.
+    assert smsstatus.decode_ack(response.content, name.split(".")[1]) == tuple(ids)
+    assert stored(database, ids) == {r.id_sms: r for r in good}
+
+
+def test_needs_a_token(database: Path) -> None:
+    with pytest.raises(ValueError, match="SMSSTATUS_TOKEN"):
+        fastapi_statuses.create_app(token="", database=str(database))
+
+
+@contextmanager
+def serving(app: Any, **config: Any) -> Iterator[str]:
+    """`app` under uvicorn, in a thread, on a socket opened here; yields the URL of
+    the status endpoint."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, **{"log_level": "warning", **config}))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/statuses/{TOKEN}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        listener.close()
+
+
+@pytest.fixture
+def served(database: Path) -> Iterator[str]:
+    app = fastapi_statuses.create_app(
+        token=TOKEN, database=str(database), timezone="Europe/Moscow"
     )
-    assert stored[5100239] == (None, "send", None, None)
+    with serving(app) as url:
+        yield url
 
 
-def test_answers_xml_with_xml(client, database) -> None:
-    response = post(client, smsstatus.encode_xml([report(7, Status.DELIVER)]))
-    assert response.headers["content-type"] == "text/xml; charset=utf-8"
-    assert smsstatus.decode_ack(response.content, "xml") == (7,)
-    assert rows(database) == {7: ("2026-11-26 09:00:00+03:00", "deliver", None, None)}
-
-
-def test_keeps_only_the_superseding_report_within_one_batch(client, database) -> None:
-    batch = [
-        report(1, Status.DELIVER, 5),
-        report(1, Status.SEND),
-        report(1, Status.READ, 9),
-        report(1, Status.DELIVER, 5),
-        report(2, Status.SEND),
-        report(2, Status.SEND),
-    ]
-    response = post(client, smsstatus.encode_xml(batch))
-    assert smsstatus.decode_ack(response.content, "xml") == (1, 2)
-    assert rows(database) == {
-        1: ("2026-11-26 09:09:00+03:00", "read", None, None),
-        2: ("2026-11-26 09:00:00+03:00", "send", None, None),
-    }
-
-
-def test_never_overwrites_a_final_state(client, database) -> None:
-    post(client, smsstatus.encode_xml([report(1, Status.READ, 3)]))
-    late = [report(1, Status.DELIVER, 1), report(1, Status.NOT_DELIVER, 8)]
-    response = post(client, smsstatus.encode_xml(late))
-    assert smsstatus.decode_ack(response.content, "xml") == (1,)
-    assert rows(database) == {1: ("2026-11-26 09:03:00+03:00", "read", None, None)}
-
-
-def test_refuses_hostile_xml_and_writes_nothing(client, database) -> None:
-    response = post(client, BOMB)
-    assert response.status_code == 400
-    assert rows(database) == {}
-
-
-@pytest.mark.parametrize("token", ["wrong", TOKEN + "x", TOKEN[:-1], "\u00e9t\u00e9"])
-def test_a_wrong_token_is_not_found_and_writes_nothing(client, database, token) -> None:
-    response = post(client, smsstatus.encode_xml([report(1, Status.SEND)]), token)
-    assert response.status_code == 404
-    assert rows(database) == {}
-
-
-def test_a_failing_store_leaves_the_id_unacknowledged(
-    client, database, monkeypatch
+def test_under_uvicorn_a_disordered_delivery_arrives_whole(
+    served: str, database: Path
 ) -> None:
-    def record(engine: object, report: StatusReport) -> None:
-        if report.id_sms == 2:
-            raise sqlite3.OperationalError("database is locked")
-        real_record(engine, report)
+    reports = sample_reports(300, seed=5)
+    gateway = Gateway("json", batch_size=40, shuffle=True, duplicate=0.3, seed=5)
+    delivery = gateway.deliver_http(served, reports)
+    ids = [r.id_sms for r in reports]
+    assert delivery.acknowledged == set(ids)
+    assert not delivery.lost
+    moscow = {
+        r.id_sms: r
+        for r in smsstatus.decode(smsstatus.encode_json(reports), tz=MOSCOW).reports
+    }
+    assert stored(database, ids) == moscow
 
-    real_record = fastapi_statuses.record
-    monkeypatch.setattr(fastapi_statuses, "record", record)
-    batch = [report(1, Status.DELIVER), report(2, Status.DELIVER)]
-    response = post(client, smsstatus.encode_xml(batch))
-    assert smsstatus.decode_ack(response.content, "xml") == (1,)
-    assert set(rows(database)) == {1}
 
-
-def test_needs_a_token(monkeypatch) -> None:
-    monkeypatch.delenv("SMSSTATUS_TOKEN", raising=False)
-    with pytest.raises(RuntimeError, match="SMSSTATUS_TOKEN"):
-        fastapi_statuses.create_app()
+def test_the_documented_uvicorn_log_filter_hides_the_token(
+    database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (snippet,) = python_blocks("docs/fastapi.md", 'getLogger("uvicorn.access")')
+    access = logging.getLogger("uvicorn.access")
+    exec(compile(snippet, "docs/fastapi.md", "exec"), {})
+    try:
+        app = fastapi_statuses.create_app(token=TOKEN, database=str(database))
+        with serving(app, log_level="info") as url:
+            body = smsstatus.encode_xml(sample_reports(3, seed=1))
+            assert Gateway().deliver_http(url, body).lost == set()
+    finally:
+        access.filters.clear()
+    log = capsys.readouterr()
+    assert TOKEN not in log.out + log.err
+    assert "POST /statuses/*** HTTP/1.1" in log.out + log.err

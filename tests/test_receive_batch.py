@@ -8,7 +8,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsstatus import (
     Ack,
@@ -23,6 +26,7 @@ from smsstatus import (
     receive_batch,
 )
 from smsstatus.sql import StatusTable
+from smsstatus.strategies import status_reports
 from smsstatus.testing import Gateway, sample_reports
 
 T = datetime(2026, 11, 26, 9, 14, 2)
@@ -303,3 +307,27 @@ def test_a_disordered_delivery_into_a_status_table(format, connection) -> None:
     ids = {rep.id_sms for rep in reports}
     assert delivery.acknowledged == ids
     assert table.load(connection, ids) == {rep.id_sms: rep for rep in reports}
+
+
+# --- the collapse rule, against a reference built from `supersedes` ---------------
+
+few_ids = status_reports().map(lambda rep: attrs.evolve(rep, id_sms=rep.id_sms % 4))
+
+
+def reference(reports: list[StatusReport]) -> tuple[StatusReport, ...]:
+    """Per id, in first-appearance order, the first report that no report of its id
+    supersedes: the contract's words, checked pair by pair."""
+    chosen = []
+    for id_sms in dict.fromkeys(rep.id_sms for rep in reports):
+        group = [rep for rep in reports if rep.id_sms == id_sms]
+        chosen.append(next(x for x in group if not any(y.supersedes(x) for y in group)))
+    return tuple(chosen)
+
+
+@given(st.lists(few_ids, max_size=30), st.sampled_from(list(Format)))
+def test_collapse_follows_the_contract(reports, format) -> None:
+    store = Store()
+    ack = receive_batch(ENCODE[format](reports), store)
+    expected = reference(reports)
+    assert store.calls == ([expected] if reports else [])
+    assert acked(ack) == tuple(rep.id_sms for rep in expected)

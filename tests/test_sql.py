@@ -14,8 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from _postgres import Database
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smsstatus import Status, StatusReport
+from smsstatus._model import _RANK
 from smsstatus.sql import Change, StatusTable, Update, connect_sqlite
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -594,3 +597,50 @@ def test_update_meets_a_row_inserted_after_it_looked(postgresql_database) -> Non
     assert table.load(first, [1]) == {1: read}
     for connection in (first, second, watcher):
         connection.close()
+
+
+# --- any order, any duplicates, the same final table -------------------------------
+
+# A message's report is a function of its id and its state's rank (one final state
+# per message), so "the same final table" is exact: equals of a rank are equal
+# reports.  Ids collide often.
+HISTORY_IDS = (0, 1, 2, 2**63 - 1)
+FINALS = (Status.NOT_DELIVER, Status.EXPIRED, Status.READ)
+
+
+def made_up(id_sms: int, state: Status) -> StatusReport:
+    if state.is_final:
+        state = FINALS[id_sms % 3]
+    time = None if state is Status.SEND else T + timedelta(minutes=_RANK[state])
+    return StatusReport(id_sms, time, state, sms=state)
+
+
+histories = st.lists(
+    st.builds(made_up, st.sampled_from(HISTORY_IDS), st.sampled_from(Status)),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=histories, data=st.data())
+def test_any_order_and_duplicates_give_the_same_table(connection, history, data):
+    table = StatusTable()
+    table.create(connection)
+    expected = {}
+    for rep in history:  # the latest per id, by the model's own rule
+        if rep.supersedes(expected.get(rep.id_sms)):
+            expected[rep.id_sms] = rep
+    for _ in range(2):
+        connection.execute("DELETE FROM smsstatus_delivery")
+        connection.commit()
+        sent = data.draw(
+            st.permutations(
+                history + data.draw(st.lists(st.sampled_from(history), max_size=10))
+            )
+        )
+        cuts = sorted(data.draw(st.lists(st.integers(0, len(sent)), max_size=4)))
+        for start, end in zip([0, *cuts], [*cuts, len(sent)], strict=True):
+            batch = sent[start:end]
+            assert table.save(connection, batch) == {rep.id_sms for rep in batch}
+        assert table.load(connection, HISTORY_IDS) == expected

@@ -22,7 +22,7 @@ def test_check_token_refuses_missing_short_and_non_text_tokens(bad: object) -> N
 
 
 def test_check_token_names_the_setting_and_accepts_a_long_token() -> None:
-    with pytest.raises(ValueError, match="^token is missing"):
+    with pytest.raises(ValueError, match=r"^token is missing"):
         check_token("", setting="token")
     assert check_token(TOKEN) is TOKEN
     assert len(TOKEN) == MIN_TOKEN_LENGTH

@@ -1,4 +1,7 @@
-from deliveries import views
-from django.urls import path
+from django.contrib import admin
+from django.urls import include, path
 
-urlpatterns = [path("statuses/<str:token>", views.statuses)]
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("sms/", include("smsstatus.django.urls")),
+]

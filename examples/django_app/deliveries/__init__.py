@@ -1,1 +1,0 @@
-"""The app that stores the gateway's delivery statuses."""

@@ -1,0 +1,232 @@
+"""smsstatus.fastapi: the router, with Starlette's test client on SQLite and on the
+session's real PostgreSQL server, and its body limit measured on the ASGI interface
+itself (the test client reads a whole request body into memory before the app sees
+it; a real server hands it over piece by piece, as the tests here do)."""
+
+from __future__ import annotations
+
+import asyncio
+import tracemalloc
+from contextlib import closing
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+
+pytest.importorskip("fastapi")
+
+from _postgres import Database
+from _snippets import python_blocks
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+import smsstatus
+from smsstatus import Limits, ReportError, Status, StatusReport
+from smsstatus.fastapi import router
+from smsstatus.sql import StatusTable, connect_sqlite
+from smsstatus.testing import Gateway, sample_reports
+
+TOKEN = "a" * 28 + "-fastapi-token"
+URL = f"/sms/statuses/{TOKEN}"
+MIB = 1024 * 1024
+
+
+def make_app(database: Database, **options: Any) -> FastAPI:
+    with closing(database.connect()) as connection:
+        StatusTable().create(connection)
+    app = FastAPI()
+    options.setdefault("timezone", "Europe/Moscow")
+    app.include_router(
+        router(token=TOKEN, connect=lambda: closing(database.connect()), **options),
+        prefix="/sms",
+    )
+    return app
+
+
+@pytest.fixture
+def client(database: Database) -> TestClient:
+    return TestClient(make_app(database))
+
+
+def stored(database: Database) -> dict[int, StatusReport]:
+    with closing(database.connect()) as connection:
+        return StatusTable().load(connection, range(100))
+
+
+def report(id_sms: int, state: Status, minute: int = 0) -> StatusReport:
+    return StatusReport(id_sms, time=datetime(2026, 11, 26, 9, minute), state=state)
+
+
+def acked(response: Any, format: str = "xml") -> tuple[int, ...]:
+    assert response.status_code == 200, response.content
+    return smsstatus.decode_ack(response.content, format)
+
+
+@pytest.mark.parametrize("url", [URL, URL + "/"])
+def test_stores_and_acknowledges_with_or_without_a_slash(
+    client: TestClient, database: Database, url: str
+) -> None:
+    batch = [
+        report(1, Status.DELIVER, 3),
+        report(1, Status.SEND),
+        report(2, Status.READ),
+    ]
+    response = client.post(url, content=smsstatus.encode_xml(batch))
+    assert response.headers["content-type"] == "text/xml; charset=utf-8"
+    assert acked(response) == (1, 2)
+    moscow = ZoneInfo("Europe/Moscow")
+    assert stored(database) == {
+        r.id_sms: StatusReport(
+            r.id_sms, time=r.time.replace(tzinfo=moscow), state=r.state
+        )  # type: ignore[union-attr]
+        for r in (batch[0], batch[2])
+    }
+    response = client.post(url, content=smsstatus.encode_json([report(3, Status.SEND)]))
+    assert response.headers["content-type"] == "application/json"
+    assert acked(response, "json") == (3,)
+    assert client.get(url).status_code == 405
+    assert len(client.get("/openapi.json").json()["paths"]) == 0  # the token stays out
+
+
+@pytest.mark.parametrize("token", ["wrong", TOKEN[:-1], TOKEN + "x", "\u00e9" * 40])
+def test_a_wrong_token_is_not_found(
+    client: TestClient, database: Database, token: str
+) -> None:
+    body = smsstatus.encode_xml([report(1, Status.SEND)])
+    assert client.post(f"/sms/statuses/{token}", content=body).status_code == 404
+    assert stored(database) == {}
+
+
+@pytest.mark.parametrize("token", ["", "x" * 31])
+def test_refuses_a_missing_or_short_token(token: str) -> None:
+    with pytest.raises(ValueError, match=r"is (missing|shorter)"):
+        router(token=token, connect=lambda: closing(None))
+
+
+def test_takes_a_zone_object(database: Database) -> None:
+    client = TestClient(make_app(database, timezone=ZoneInfo("Asia/Tokyo")))
+    acked(client.post(URL, content=smsstatus.encode_xml([report(1, Status.SEND)])))
+    assert stored(database)[1].time == datetime(
+        2026, 11, 26, 9, tzinfo=ZoneInfo("Asia/Tokyo")
+    )
+
+
+def test_reads_a_chunked_body(client: TestClient) -> None:
+    body = smsstatus.encode_xml([report(1, Status.SEND), report(2, Status.SEND)])
+    pieces = iter([body[:100], body[100:]])  # an iterator: sent chunked
+    assert acked(client.post(URL, content=pieces)) == (1, 2)
+
+
+def test_async_on_error(database: Database) -> None:
+    kept: list[ReportError] = []
+
+    async def keep(error: ReportError) -> bool:
+        kept.append(error)
+        return True
+
+    client = TestClient(make_app(database, on_error=keep))
+    body = (
+        b'[{"id_sms": "1", "time": "", "state": "send"}, {"id_sms": "2", "state": "x"}]'
+    )
+    assert acked(client.post(URL, content=body), "json") == (1, 2)
+    assert [error.id_sms for error in kept] == [2]
+
+
+# --- the body limit, on the ASGI interface ----------------------------------------
+
+
+def call(
+    app: FastAPI, headers: list[tuple[bytes, bytes]], total: int, piece: bytes
+) -> tuple[int, int]:
+    """POST `total` bytes in `piece`s through the ASGI interface, as a server would;
+    returns the answer's status and how many bytes the app asked for."""
+    sent = 0
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent >= total:
+            await asyncio.sleep(3600)  # a client that sends nothing more
+        sent += len(piece)
+        return {"type": "http.request", "body": piece, "more_body": sent < total}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": URL,
+        "raw_path": URL.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 30))
+    return status[0], sent
+
+
+def test_a_64_mib_chunked_body_is_refused_without_being_held(
+    database: Database,
+) -> None:
+    app = make_app(database, limits=Limits(max_bytes=4 * MIB))
+    piece = b" " * (64 * 1024)
+    tracemalloc.start()
+    try:
+        status, read = call(app, [(b"transfer-encoding", b"chunked")], 64 * MIB, piece)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert status == 413
+    assert read <= 4 * MIB + len(piece)  # it stopped reading just past the limit
+    print(f"peak traced memory for a 64 MiB body: {peak / MIB:.1f} MiB")
+    assert peak < 16 * MIB
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(
+    database: Database,
+) -> None:
+    app = make_app(database)
+    length = str(Limits().max_bytes + 1).encode()
+    status, read = call(app, [(b"content-length", length)], 64 * MIB, b" " * 1024)
+    assert (status, read) == (413, 0)
+
+
+# --- the set-up shown in the README and the manual ------------------------------
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/fastapi.md"])
+def test_the_documented_set_up_receives(
+    page: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (snippet,) = python_blocks(page, "smsstatus.fastapi.router")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SMSSTATUS_TOKEN", TOKEN)
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, page, "exec"), namespace)
+    prefix = "/sms" if "prefix=" in snippet else ""
+    client = TestClient(namespace["app"])
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        url = f"{prefix}/statuses/{TOKEN}"
+        answer = client.post(url, content=body, headers={"Content-Type": content_type})
+        return answer.status_code, answer.content
+
+    reports = sample_reports(50, seed=1)
+    delivery = Gateway(shuffle=True, duplicate=0.3, seed=1).deliver(send, reports)
+    assert delivery.acknowledged == {r.id_sms for r in reports}
+    moscow = ZoneInfo("Europe/Moscow")
+    with closing(connect_sqlite(tmp_path / "statuses.sqlite3")) as connection:
+        rows = StatusTable().load(connection, [r.id_sms for r in reports])
+    assert rows == {
+        r.id_sms: attrs.evolve(r, time=r.time and r.time.replace(tzinfo=moscow))
+        for r in reports
+    }

@@ -1,0 +1,218 @@
+"""smsstatus.flask: the blueprint, with Flask's test client, on SQLite and on the
+session's real PostgreSQL server (the `database` fixture of conftest.py)."""
+
+from __future__ import annotations
+
+import io
+import logging
+from contextlib import closing
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+
+pytest.importorskip("flask")
+
+from _postgres import Database
+from _snippets import python_blocks
+from flask import Flask
+from flask.testing import FlaskClient
+
+import smsstatus
+from smsstatus import Limits, ReportError, Status, StatusReport
+from smsstatus.flask import blueprint
+from smsstatus.sql import StatusTable, connect_sqlite
+from smsstatus.testing import Gateway, sample_reports
+
+TOKEN = "f" * 30 + "-flask-token"
+URL = f"/sms/statuses/{TOKEN}"
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def make_app(database: Database, **options: Any) -> Flask:
+    with closing(database.connect()) as connection:
+        StatusTable().create(connection)
+    app = Flask(__name__)
+    app.config.update(SMSSTATUS_TOKEN=TOKEN, SMSSTATUS_TIMEZONE="Europe/Moscow")
+    app.register_blueprint(
+        blueprint(lambda: closing(database.connect()), **options), url_prefix="/sms"
+    )
+    return app
+
+
+@pytest.fixture
+def client(database: Database) -> FlaskClient:
+    return make_app(database).test_client()
+
+
+def stored(database: Database) -> dict[int, StatusReport]:
+    with closing(database.connect()) as connection:
+        return StatusTable().load(connection, range(100))
+
+
+def report(id_sms: int, state: Status, minute: int = 0) -> StatusReport:
+    return StatusReport(id_sms, time=datetime(2026, 11, 26, 9, minute), state=state)
+
+
+def in_zone(report: StatusReport, zone: ZoneInfo) -> StatusReport:
+    """The report as stored: its wall clock read in `zone`."""
+    time = report.time and report.time.replace(tzinfo=zone)
+    return attrs.evolve(report, time=time)
+
+
+def as_stored(*reports: StatusReport) -> dict[int, StatusReport]:
+    # The wall clock read in SMSSTATUS_TIMEZONE; load gives it back with its offset.
+    return {r.id_sms: in_zone(r, MOSCOW) for r in reports}
+
+
+def acked(response: Any, format: str = "xml") -> tuple[int, ...]:
+    assert response.status_code == 200, response.data
+    return smsstatus.decode_ack(response.data, format)
+
+
+@pytest.mark.parametrize("url", [URL, URL + "/"])
+def test_stores_and_acknowledges_with_or_without_a_slash(
+    client: FlaskClient, database: Database, url: str
+) -> None:
+    batch = [
+        report(1, Status.DELIVER, 3),
+        report(1, Status.SEND),
+        report(2, Status.READ),
+    ]
+    response = client.post(url, data=smsstatus.encode_xml(batch))
+    assert response.content_type == "text/xml; charset=utf-8"
+    assert acked(response) == (1, 2)
+    assert stored(database) == as_stored(batch[0], batch[2])
+    response = client.post(url, data=smsstatus.encode_json([report(1, Status.SEND)]))
+    assert acked(response, "json") == (1,)
+    assert stored(database) == as_stored(batch[0], batch[2])
+    assert client.get(url).status_code == 405
+
+
+@pytest.mark.parametrize("token", ["wrong", TOKEN[:-1], TOKEN + "x", "\u00e9" * 40])
+def test_a_wrong_token_is_not_found(
+    client: FlaskClient, database: Database, token: str
+) -> None:
+    body = smsstatus.encode_xml([report(1, Status.SEND)])
+    assert client.post(f"/sms/statuses/{token}", data=body).status_code == 404
+    assert stored(database) == {}
+
+
+@pytest.mark.parametrize(
+    "config", [{}, {"SMSSTATUS_TOKEN": ""}, {"SMSSTATUS_TOKEN": "x" * 31}]
+)
+def test_refuses_to_register_without_a_usable_token(config: dict[str, str]) -> None:
+    app = Flask(__name__)
+    app.config.update(config)
+    with pytest.raises(ValueError, match="SMSSTATUS_TOKEN"):
+        app.register_blueprint(blueprint(lambda: closing(io.BytesIO())))
+
+
+def test_refuses_to_register_with_an_unknown_zone() -> None:
+    app = Flask(__name__)
+    app.config.update(SMSSTATUS_TOKEN=TOKEN, SMSSTATUS_TIMEZONE="Nowhere/Atlantis")
+    with pytest.raises(KeyError, match="Atlantis"):
+        app.register_blueprint(blueprint(lambda: closing(io.BytesIO())))
+
+
+def test_the_zone_defaults_to_utc(database: Database) -> None:
+    app = make_app(database)
+    del app.config["SMSSTATUS_TIMEZONE"]
+    body = smsstatus.encode_xml([report(1, Status.SEND)])
+    acked(app.test_client().post(URL, data=body))
+    assert stored(database)[1].time == datetime(2026, 11, 26, 9, tzinfo=ZoneInfo("UTC"))
+
+
+def test_reads_a_chunked_body(client: FlaskClient, database: Database) -> None:
+    body = smsstatus.encode_xml([report(1, Status.SEND), report(2, Status.SEND)])
+    # No Content-Length: the body ends where the (de-chunked) stream ends.
+    response = client.post(
+        URL,
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert acked(response) == (1, 2)
+
+
+def test_an_oversized_body_is_refused(database: Database) -> None:
+    client = make_app(database, limits=Limits(max_bytes=1000)).test_client()
+    body = smsstatus.encode_xml([report(1, Status.SEND)]) + b" " * 1000
+    assert client.post(URL, data=body).status_code == 413
+    chunked = client.post(
+        URL,
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert chunked.status_code == 413
+    assert client.post(URL, data=body[:1000]).status_code == 200
+    assert set(stored(database)) == {1}
+
+
+def test_on_error_keeps_bad_items(database: Database) -> None:
+    kept: list[ReportError] = []
+
+    def keep(error: ReportError) -> bool:
+        kept.append(error)
+        return True
+
+    client = make_app(database, on_error=keep).test_client()
+    body = (
+        b'[{"id_sms": "1", "time": "", "state": "send"}, {"id_sms": "2", "state": "x"}]'
+    )
+    assert acked(client.post(URL, data=body), "json") == (1, 2)
+    assert [error.id_sms for error in kept] == [2]
+
+
+def test_a_failing_database_acknowledges_nothing(tmp_path: Any) -> None:
+    # No table: every save fails, and is not acknowledged.
+    app = Flask(__name__)
+    app.config.update(SMSSTATUS_TOKEN=TOKEN)
+    database = Database("sqlite", str(tmp_path / "empty.sqlite3"))
+    app.register_blueprint(blueprint(lambda: closing(database.connect())))
+    body = smsstatus.encode_xml([report(1, Status.SEND)])
+    response = app.test_client().post(f"/statuses/{TOKEN}", data=body)
+    assert acked(response) == ()
+
+
+# --- the set-up shown in the README and the manual ------------------------------
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/flask.md"])
+def test_the_documented_set_up_receives(
+    page: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (snippet,) = python_blocks(page, "smsstatus.flask.blueprint")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SMSSTATUS_TOKEN", TOKEN)
+    namespace: dict[str, Any] = {"__name__": "documented_app"}
+    exec(compile(snippet, page, "exec"), namespace)
+    reports = sample_reports(50, seed=1)
+    prefix = "/sms" if "url_prefix" in snippet else ""
+    delivery = Gateway(shuffle=True, duplicate=0.3, seed=1).deliver_wsgi(
+        namespace["app"], reports, path=f"{prefix}/statuses/{TOKEN}"
+    )
+    assert delivery.acknowledged == {r.id_sms for r in reports}
+    with closing(connect_sqlite(tmp_path / "statuses.sqlite3")) as connection:
+        rows = StatusTable().load(connection, [r.id_sms for r in reports])
+    assert rows == {r.id_sms: in_zone(r, MOSCOW) for r in reports}
+
+
+def test_the_documented_werkzeug_log_filter(caplog: pytest.LogCaptureFixture) -> None:
+    (snippet,) = python_blocks("docs/flask.md", 'getLogger("werkzeug")')
+    logger = logging.getLogger("werkzeug")
+    try:
+        exec(compile(snippet, "docs/flask.md", "exec"), {})
+        with caplog.at_level(logging.INFO, "werkzeug"):
+            logger.info(
+                '%s - - "%s" %s -',
+                "127.0.0.1",
+                f"POST /sms/statuses/{TOKEN} HTTP/1.1",
+                "200",
+            )
+    finally:
+        logger.filters.clear()
+    assert caplog.messages == ['127.0.0.1 - - "POST /sms/statuses/*** HTTP/1.1" 200 -']
