@@ -152,3 +152,16 @@ def test_ids_must_be_numbers(capsys: Any) -> None:
         main(["pull", "eleven"])
     assert info.value.code == 2
     assert "expected a whole number" in capsys.readouterr().err
+
+
+def test_pull_json_lines_without_detail(gateway: FakeGateway, capsys: Any) -> None:
+    status, out, _ = run(capsys, "--base-url", gateway.url, "--json", "12")
+    assert status == 0
+    assert json.loads(out) == {
+        "id_sms": 12,
+        "time": None,
+        "state": "send",
+        "sms": "send",
+        "viber": None,
+        "final": False,
+    }
