@@ -211,19 +211,19 @@ class FakeGateway:
         *,
         times: int = 1,
         delay: float = 2.0,
-        status: int = 503,
+        status: int | None = None,
         body: bytes = b"",
     ) -> None:
         """Fail the next `times` pull requests, one way:
 
         - ``"slow"``: answer correctly, but only after `delay` seconds;
-        - ``"5xx"``: answer HTTP `status` with `body` (by default a bare 503);
+        - ``"5xx"``: answer HTTP `status` (503 unless given) with `body`;
         - ``"drop"``: close the connection without answering;
         - ``"truncate"``: announce the answer's length, send half of it, close;
-        - ``"answer"``: answer HTTP `status` 200 (unless given) with `body` as is.
+        - ``"answer"``: answer HTTP `status` (200 unless given) with `body` as is.
         """
-        if kind == "answer" and status == 503:
-            status = 200
+        if status is None:
+            status = 200 if kind == "answer" else 503
         failure = _Failure(kind, delay, status, body)
         with self._lock:
             self._failures.extend([failure] * times)
@@ -292,7 +292,7 @@ class FakeGateway:
     def _read_json(self, body: bytes) -> tuple[list[int], bool]:
         try:
             items = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _Refusal(_INCORRECT_JSON) from None
         if isinstance(items, dict):
             items = [items]

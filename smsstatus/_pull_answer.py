@@ -108,7 +108,9 @@ def decode_state_answer(
 
 
 def _message(value: Any) -> str:
-    text = (value if isinstance(value, str) else json.dumps(value, default=str)).strip()
+    # One line, of a bounded length: the text is shown and logged as it is.
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(text.split())
     if len(text) > _MESSAGE_CHARS:
         text = text[: _MESSAGE_CHARS - 1] + "…"
     return text or "(no error text)"

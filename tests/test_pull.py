@@ -284,6 +284,7 @@ def test_json_items_that_are_not_objects_are_errors() -> None:
         (b'{"error": "Your account is locked"}', "Your account is locked"),
         (b'[{"error": "POST data is missing"}]', "POST data is missing"),
         (b'{"error": {"code": 5}}', '{"code": 5}'),
+        (b'{"error": "Incorrect\\n\\tlogin "}', "Incorrect login"),
     ],
 )
 def test_the_gateway_error_documents_are_refusals(body: bytes, message: str) -> None:
