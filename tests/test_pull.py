@@ -345,6 +345,27 @@ def test_limits_apply_to_answers() -> None:
         decode_state_answer(xml, limits=Limits(max_reports=2))
 
 
+@pytest.mark.parametrize(
+    "path", sorted((DATA / "hostile").glob("*.xml")), ids=lambda path: path.name
+)
+def test_the_attack_files_fare_as_with_decode(path: Path) -> None:
+    body = path.read_bytes()
+    # Each answer also carries an <error>, so the refusal scan meets the attack too.
+    with_error = body.replace(b"<response>", b"<response><error>x</error>", 1)
+    for answer in (body, with_error):
+        try:
+            expected = decode(answer)
+        except DecodeError as exc:
+            refused: type[DecodeError] | None = type(exc)
+        else:
+            refused = None
+        if refused is None:
+            assert decode_state_answer(answer).batch == expected
+        else:
+            with pytest.raises(refused):
+                decode_state_answer(answer)
+
+
 @given(hostile_payloads())
 def test_hostile_answers_are_refused_or_isolated_as_decode_does(body: bytes) -> None:
     try:
