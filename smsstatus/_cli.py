@@ -587,6 +587,7 @@ def _add_pull(commands: Any) -> None:
     pull.add_argument("ids", metavar="ID", type=_count, nargs="+", help="an id_sms")
     pull.add_argument(
         "--base-url",
+        metavar="URL",
         default=DEFAULT_BASE_URL,
         help=f"the gateway's address (default: {DEFAULT_BASE_URL})",
     )
