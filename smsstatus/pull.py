@@ -28,7 +28,7 @@ from ._pull_answer import (
 )
 from ._pull_fetch import DEFAULT_BASE_URL, fetch_states
 from ._pull_request import Credentials, StateRequest, state_request
-from ._recover import Recovery, recover
+from ._pull_recover import Recovery, recover
 
 __all__ = [
     "DEFAULT_BASE_URL",
