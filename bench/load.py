@@ -6,21 +6,20 @@ Run from the project root (gunicorn and psycopg come with the ``test`` extra)::
     python bench/load.py                          # 5 000 messages, both databases
     python bench/load.py --messages 500 --databases sqlite
 
-Strategy.  The app (`make_app`, below) is the whole receiver a user would write:
+Strategy. The app (`make_app`, below) is the whole receiver a user would write:
 decode, store the document's statuses in one `StatusTable.save`, answer with the
-`Ack`; one connection per worker thread.  gunicorn serves it on 127.0.0.1 (a free
-port) with ``--workers`` processes of ``--threads`` threads.  The statuses are
-``--messages`` messages' histories (one to three statuses each), shuffled and dealt
-round-robin to ``--senders`` `Gateway` simulators, so one message's statuses reach
-the server through different senders at the same time; each sender shuffles its
-share again, sends a fifth of it twice, in documents of 100, and re-sends what is
-not acknowledged as the gateway does (5 attempts).  All senders start together in
-threads; statuses/s is the statuses of the histories over the wall time until the
-last sender is done.  Then the run checks what matters: no id lost (every id
-acknowledged) and every row exact (the latest status of its message).  Everything
-is bounded: the count by ``--messages``, each request by a 10 s timeout, the server's
-start by 30 s, and the server is stopped at the end.  Exits 1 when an id was lost
-or a row is wrong.
+`Ack`; one connection per worker thread. gunicorn serves it on 127.0.0.1 (a free port)
+with ``--workers`` processes of ``--threads`` threads. The statuses are ``--messages``
+messages' histories (`sample_histories`: one to three statuses each), shuffled and
+dealt round-robin to ``--senders`` `Gateway` simulators, so one message's statuses
+reach the server through different senders at the same time; each sender shuffles its
+share again, sends a fifth of it twice, in documents of 100, and re-sends what is not
+acknowledged as the gateway does (5 attempts). All senders start together in threads;
+statuses/s is the statuses of the histories over the wall time until the last sender
+is done. Then the run checks what matters: no id lost (every id acknowledged) and
+every row exact (the latest status of its message). Everything is bounded: the count
+by ``--messages``, each request by a 10 s timeout, the server's start by 30 s, and the
+server is stopped at the end. Exits 1 when an id was lost or a row is wrong.
 """
 
 from __future__ import annotations
@@ -37,11 +36,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from _storage import Database, databases, histories, machine, versions
+from _storage import Database, databases, machine, versions
 
 from smsstatus import receive_batch
 from smsstatus.sql import StatusTable
-from smsstatus.testing import Delivery, Gateway
+from smsstatus.testing import Delivery, Gateway, sample_histories
 
 HERE = Path(__file__).resolve().parent
 ENVIRONMENT = "SMSSTATUS_LOAD_DATABASE"  # kind, target and schema, tab-separated
@@ -119,7 +118,8 @@ def serve(database: Database, args: Any) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def run(database: Database, args: Any) -> dict[str, Any]:
-    history, latest = histories(args.messages, seed=args.seed)
+    histories = sample_histories(args.messages, seed=args.seed)
+    history = list(histories.reports)
     random.Random(args.seed).shuffle(history)
     shares = [history[n :: args.senders] for n in range(args.senders)]
     connection = database.connect()
@@ -147,9 +147,9 @@ def run(database: Database, args: Any) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(30)
-    ids = {report.id_sms for report in latest}
+    latest = histories.latest
     acknowledged = frozenset().union(*(d.acknowledged for d in deliveries))
-    stored = table.load(connection, ids)
+    stored = table.load(connection, latest)
     connection.close()
     attempts = [attempt for d in deliveries for attempt in d.attempts]
     return {
@@ -158,8 +158,8 @@ def run(database: Database, args: Any) -> dict[str, Any]:
         "failed posts": sum(attempt.status != 200 for attempt in attempts),
         "seconds": elapsed,
         "rate": len(history) / elapsed,
-        "lost": len(ids - acknowledged),
-        "wrong": sum(stored.get(r.id_sms) != r for r in latest),
+        "lost": len(latest.keys() - acknowledged),
+        "wrong": sum(stored.get(id_sms) != report for id_sms, report in latest.items()),
         "failed senders": args.senders - len(deliveries),
     }
 

@@ -18,13 +18,14 @@ Strategy.  The same documents go through three cases, side by side in one proces
 - ``batch``: `receive_batch` + `StatusTable.save`, one transaction and a constant
   number of statements per document;
 
-on SQLite (a file in WAL mode, opened by `connect_sqlite`, synchronous=FULL as
-sqlite3 leaves it) and PostgreSQL (fsync on).  The statuses are messages' histories
-(one to three statuses each), shuffled, a fifth sent twice, cut into documents of
-``--document`` statuses (100, as the gateway sends them); ``batch, 1 000-status
-documents`` repeats the batch case with larger documents.  Each figure is N over the
-wall time of storing all N, the median of ``--rounds`` rounds, each on an emptied
-table; after each round every row is checked against the furthest-along status sent.
+on SQLite (a file in WAL mode, opened by `connect_sqlite`, synchronous=FULL as sqlite3
+leaves it) and PostgreSQL (fsync on). The statuses are messages' histories
+(`sample_histories`: one to three statuses each), shuffled, a fifth sent twice, cut
+into documents of ``--document`` statuses (100, as the gateway sends them);
+``batch, 1 000-status documents`` repeats the batch case with larger documents. Each
+figure is N over the wall time of storing all N, the median of ``--rounds`` rounds,
+each on an emptied table; after each round every row is checked against the
+furthest-along status sent.
 
 The output is Markdown tables, then one PASS / FAIL line per target of issue 8:
 batch at least 20 times the per-report handler on both databases, and batch on
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="N, comma-separated")
     parser.add_argument("--document", type=int, default=100, help="statuses a document")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--dsn", help="a PostgreSQL database to use (it is emptied)")
     parser.add_argument(

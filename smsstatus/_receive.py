@@ -109,6 +109,17 @@ def _on_error_failed(error: ReportError) -> bool:
     return False
 
 
+def _handle_error(
+    on_error: Callable[[ReportError], bool] | None, error: ReportError
+) -> bool:
+    if on_error is None:
+        return _unhandled_error(error)
+    try:
+        return _call(on_error, error) is True
+    except Exception:
+        return _on_error_failed(error)
+
+
 def _is_async(callback: object) -> bool:
     # A coroutine function, or an object whose class's __call__ is one: the object
     # itself does not look like a coroutine function to inspect.
@@ -219,7 +230,9 @@ def _taken(result: object, reports: tuple[StatusReport, ...]) -> frozenset[int]:
     offered = frozenset(report.id_sms for report in reports)
     if result is None:
         return offered
-    if not isinstance(result, Iterable) or isinstance(result, (str, bytes)):
+    if not isinstance(result, Iterable) or isinstance(
+        result, (str, bytes, bytearray, memoryview)
+    ):
         raise TypeError(f"the store returned {result!r}, not ids or None")
     ids = set()
     for id_sms in result:
@@ -248,17 +261,6 @@ def _batch_ack(
         else:
             tally.record(item.id_sms, next(errors))
     return tally.ack(batch.format)
-
-
-def _handle_error(
-    on_error: Callable[[ReportError], bool] | None, error: ReportError
-) -> bool:
-    if on_error is None:
-        return _unhandled_error(error)
-    try:
-        return _call(on_error, error) is True
-    except Exception:
-        return _on_error_failed(error)
 
 
 def receive_batch(

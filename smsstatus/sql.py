@@ -230,10 +230,11 @@ class _PostgreSQL(_Dialect):
     # The start of the statement: the same for every row it writes, and (unlike
     # now()) not the start of a long transaction the caller opened.
     now = "statement_timestamp()"
+    # One array per column, sent in binary (%b): half the cost of the text form.
     _rows = (
-        "SELECT r.*, statement_timestamp() FROM unnest(%s::bigint[],"
-        " %s::timestamptz[], %s::integer[], %s::varchar[], %s::varchar[],"
-        " %s::varchar[]) AS r"
+        "SELECT r.*, statement_timestamp() FROM unnest(%b::bigint[],"
+        " %b::timestamptz[], %b::integer[], %b::varchar[], %b::varchar[],"
+        " %b::varchar[]) AS r"
     )
 
     @contextmanager
@@ -256,7 +257,7 @@ class _PostgreSQL(_Dialect):
 
     def select(self, cursor: Any, table: str, ids: Sequence[int]) -> Any:
         return cursor.execute(
-            f"SELECT {_COLUMNS} FROM {table} WHERE id_sms = ANY(%s::bigint[])",
+            f"SELECT {_COLUMNS} FROM {table} WHERE id_sms = ANY(%b::bigint[])",
             (list(ids),),
         )
 

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import _postgres
 import pytest
-from _postgres import Database, missing_reason, throwaway_server
+from _postgres import Database
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -77,12 +78,12 @@ def postgresql() -> Iterator[str]:
     Without one on this machine the PostgreSQL tests are skipped, saying so; when the
     environment variable ``CI`` is set (CI installs the server) that is an error.
     """
-    reason = missing_reason()
+    reason = _postgres.missing_reason()
     if reason is not None:
         if os.environ.get("CI"):
             pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
         pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
-    with throwaway_server() as conninfo:
+    with _postgres.throwaway_server() as conninfo:
         yield conninfo
 
 

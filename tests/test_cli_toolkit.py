@@ -15,7 +15,7 @@ import pytest
 import smsstatus
 from smsstatus import Format, ReportError, StatusReport
 from smsstatus._cli import main
-from smsstatus.testing import sample_histories, sample_payload
+from smsstatus.testing import Send, sample_histories, sample_payload
 
 # --- sample ------------------------------------------------------------------------
 
@@ -193,6 +193,11 @@ def test_replay_to_a_server_that_is_down_gives_up_at_once_with_2(
     )
 
 
+def replay_through(send: Send, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Makes ``replay`` post through `send` instead of HTTP, whatever the URL."""
+    monkeypatch.setattr("smsstatus._cli._http_sender", lambda url, timeout: send)
+
+
 def test_replay_gives_up_at_once_on_an_unknown_host(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -200,14 +205,11 @@ def test_replay_gives_up_at_once_on_an_unknown_host(
 ) -> None:
     posts = []
 
-    def sender(url: str, timeout: float) -> Callable[[bytes, str], tuple[int, bytes]]:
-        def send(body: bytes, content_type: str) -> tuple[int, bytes]:
-            posts.append(body)
-            raise socket.gaierror(-2, "Name or service not known")
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        posts.append(body)
+        raise socket.gaierror(-2, "Name or service not known")
 
-        return send
-
-    monkeypatch.setattr("smsstatus._cli._http_sender", sender)
+    replay_through(send, monkeypatch)
     path = write_payload(tmp_path, sample_payload(2, seed=1))
     assert main(["replay", "http://nowhere.invalid/", path]) == 2
     assert len(posts) == 1
@@ -222,13 +224,10 @@ def test_replay_exits_2_when_the_last_attempt_failed_in_transport(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def sender(url: str, timeout: float) -> Callable[[bytes, str], tuple[int, bytes]]:
-        def send(body: bytes, content_type: str) -> tuple[int, bytes]:
-            raise TimeoutError("timed out")
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        raise TimeoutError("timed out")
 
-        return send
-
-    monkeypatch.setattr("smsstatus._cli._http_sender", sender)
+    replay_through(send, monkeypatch)
     path = write_payload(tmp_path, sample_payload(2, seed=1))
     args = ["replay", "http://127.0.0.1:9/", path, "--attempts", "3", "--pause", "0"]
     assert main(args) == 2
@@ -419,17 +418,15 @@ def test_replay_interrupted_still_tells_what_was_done(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    def sender(url: str, timeout: float) -> Callable[[bytes, str], tuple[int, bytes]]:
-        def send(body: bytes, content_type: str) -> tuple[int, bytes]:
-            if calls:
-                raise KeyboardInterrupt
-            calls.append(body)
-            return 200, smsstatus.build_ack([], "xml").body
-
-        return send
-
     calls: list[bytes] = []
-    monkeypatch.setattr("smsstatus._cli._http_sender", sender)
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(body)
+        return 200, smsstatus.build_ack([], "xml").body
+
+    replay_through(send, monkeypatch)
     path = write_payload(tmp_path, sample_payload(2, seed=1))
     assert main(["replay", "http://127.0.0.1:9/", path, "--pause", "0"]) == 130
     out = capsys.readouterr().out

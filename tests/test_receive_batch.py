@@ -12,6 +12,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_receive import MIXED as MIXED_DOCUMENTS
 
 from smsstatus import (
     Ack,
@@ -51,16 +52,7 @@ DISORDERED = [
 COLLAPSED = (r(2, Status.DELIVER), r(1, Status.READ), r(3, Status.PARTLY_DELIVER))
 
 # 10 good, 11 bad (time), 12 good, bad without an id, 11 again (good), 13 bad (state).
-MIXED = (
-    b"<response>"
-    b'<state id_sms="10" time="">send</state>'
-    b'<state id_sms="11" time="yesterday">send</state>'
-    b'<state id_sms="12" time="">read</state>'
-    b'<state id_sms="" time="">send</state>'
-    b'<state id_sms="11" time="">deliver</state>'
-    b'<state id_sms="13" time="">gone</state>'
-    b"</response>"
-)
+MIXED = MIXED_DOCUMENTS[Format.XML]
 
 
 class Store:
@@ -131,7 +123,9 @@ def test_the_ids_the_store_returns_are_acknowledged(answer, acknowledged) -> Non
 
 
 @pytest.mark.parametrize(
-    "answer", [5, "123", b"1", [1, "2"], [True], [1.0], object()], ids=repr
+    "answer",
+    [5, "123", b"1", bytearray(b"\x01"), [1, "2"], [True], [1.0], object()],
+    ids=repr,
 )
 def test_a_bad_return_value_takes_nothing(answer, caplog) -> None:
     with caplog.at_level(logging.ERROR, logger="smsstatus"):

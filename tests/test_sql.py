@@ -534,21 +534,39 @@ def test_connect_sqlite_sets_what_concurrent_writers_need(tmp_path) -> None:
         connection.close()
 
 
-def test_a_writer_waits_for_another_instead_of_failing(tmp_path) -> None:
+def test_a_writer_waits_for_the_lock_up_to_the_busy_timeout(tmp_path) -> None:
+    import threading
+    import time
+
     path = tmp_path / "db.sqlite3"
-    first, second = connect_sqlite(path), connect_sqlite(path, timeout=0.05)
+    first, impatient = connect_sqlite(path), connect_sqlite(path, timeout=0.05)
     table = StatusTable()
     table.create(first)
     first.execute("BEGIN IMMEDIATE")
-    table.save(first, [report(1, Status.SEND)])
+    table.save(first, [report(1, Status.SEND)])  # joins: the lock stays held
     with pytest.raises(sqlite3.OperationalError, match="locked"):
-        table.save(second, [report(2, Status.SEND)])  # 50 ms were not enough
-    assert not second.in_transaction
-    first.commit()
-    assert table.save(second, [report(2, Status.SEND)]) == {2}
-    assert table.load(first, [1, 2]).keys() == {1, 2}
+        table.save(impatient, [report(2, Status.SEND)])  # 50 ms were not enough
+    assert not impatient.in_transaction
+    impatient.close()
+
+    waited: list[float] = []
+
+    def patient_save() -> None:
+        connection = connect_sqlite(path)  # 30 s
+        started = time.monotonic()
+        assert table.save(connection, [report(3, Status.READ)]) == {3}
+        waited.append(time.monotonic() - started)
+        connection.close()
+
+    writer = threading.Thread(target=patient_save)
+    writer.start()
+    time.sleep(0.3)
+    first.commit()  # lets the waiting writer in
+    writer.join(10)
+    (waited_for,) = waited  # the save returned, taking id 3
+    assert waited_for >= 0.2
+    assert table.load(first, [1, 2, 3]).keys() == {1, 3}
     first.close()
-    second.close()
 
 
 def test_a_failed_write_in_the_callers_transaction_leaves_it_to_the_caller(
