@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from _snippets import python_blocks
 
@@ -195,13 +196,7 @@ def report(id_sms: int, state: Status, minute: int | None = 0) -> StatusReport:
 def in_moscow(*reports: StatusReport) -> dict[int, StatusReport]:
     """What the app stores: the gateway's wall clock read in SMSSTATUS_TIMEZONE."""
     return {
-        r.id_sms: StatusReport(
-            r.id_sms,
-            time=r.time and r.time.replace(tzinfo=MOSCOW),
-            state=r.state,
-            sms=r.sms,
-            viber=r.viber,
-        )
+        r.id_sms: attrs.evolve(r, time=r.time and r.time.replace(tzinfo=MOSCOW))
         for r in reports
     }
 
@@ -379,6 +374,7 @@ def test_keeps_bad_items_as_rejected_items_and_acknowledges_them(
         (None, '{"time": "", "state": "send"}'),
     ]
     assert "delivered" in rejected[0].reason
+    assert str(rejected[0]) == f"2: {rejected[0].reason}"
     assert all(item.received_at is not None for item in rejected)
 
 
@@ -681,6 +677,65 @@ def test_the_documented_logging_settings_hide_the_token(
         '"POST /sms/statuses/*** HTTP/1.1" 200 64',
         "Not Found: /sms/statuses/***/",
     ]
+
+
+def test_the_view_stores_outside_atomic_requests(
+    client: Client, alias: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ATOMIC_REQUESTS is on for both databases here; the view opts out of it on each,
+    # so that StatusTable begins (BEGIN IMMEDIATE on SQLite) and commits the batch.
+    from smsstatus.django import views
+
+    seen: list[bool] = []
+    update = views._TABLE.update
+
+    def spy(connection: Any, reports: Any) -> Any:
+        seen.append(connections[alias].in_atomic_block)
+        return update(connection, reports)
+
+    monkeypatch.setattr(views._TABLE, "update", spy)
+    assert acked(post(client, smsstatus.encode_xml([report(1, Status.SEND)]))) == (1,)
+    assert seen == [False]
+
+
+def test_a_row_gives_back_the_report_as_the_gateway_sent_it(aliases: set[str]) -> None:
+    from smsstatus.django.models import Delivery
+
+    utc = datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)
+    plus3 = timezone(timedelta(hours=3))
+    row = Delivery(id_sms=1, time=utc, time_offset=10800, state="read", sms="read")
+    assert row.report() == StatusReport(
+        1,
+        time=datetime(2026, 11, 26, 9, 0, tzinfo=plus3),
+        state=Status.READ,
+        sms=Status.READ,
+    )
+    assert row.is_final
+    assert str(row) == "1: read"
+    # A naive time was stored as its wall clock, with no offset.
+    row = Delivery(id_sms=2, time=utc, time_offset=None, state="send")
+    assert row.report().time == datetime(2026, 11, 26, 6, 0)
+    assert not row.is_final
+    # Without USE_TZ Django reads the stored UTC wall clock naive.
+    row = Delivery(
+        id_sms=3, time=datetime(2026, 11, 26, 6), time_offset=0, state="send"
+    )
+    assert row.report().time == utc
+    assert Delivery(id_sms=4, time=None, state="send").report().time is None
+
+
+def test_a_database_statustable_cannot_write_is_a_system_check_error(
+    alias: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "smsstatus.E003" not in check_ids()
+    if alias == "postgresql":
+        from django.db.backends.postgresql import psycopg_any
+
+        monkeypatch.setattr(psycopg_any, "is_psycopg3", False)
+        assert "smsstatus.E003" in check_ids()
+        monkeypatch.undo()
+    monkeypatch.setattr(connections[alias], "vendor", "mysql")
+    assert "smsstatus.E003" in check_ids()
 
 
 # --- manage.py smsstatus_recover (issue 10) --------------------------------------

@@ -8,11 +8,13 @@ stored) and after writing (stored, but not acknowledged, so it comes again).
 
 from __future__ import annotations
 
+import http.client
 import random
 import sqlite3
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -28,6 +30,7 @@ pytest.importorskip("flask")
 
 from werkzeug.serving import make_server
 
+import smsstatus
 from smsstatus import Status, StatusReport
 from smsstatus.sql import StatusTable, connect_sqlite
 from smsstatus.testing import Gateway
@@ -189,3 +192,19 @@ def test_a_wrong_token_gets_404_and_every_status_is_lost(
     assert delivery.lost == {report.id_sms for report in reports}
     assert {attempt.status for attempt in delivery.attempts} == {404}
     assert stored(database) == {}
+
+
+def test_a_chunked_request_is_read_whole(server, database) -> None:
+    # No Content-Length: the server de-chunks, the blueprint reads to the end.
+    reports = [r for history in histories(20, seed=2).values() for r in history]
+    body = smsstatus.encode_xml(reports)
+    url = urllib.parse.urlsplit(server + TOKEN)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    with closing(connection):
+        pieces = (body[i : i + 500] for i in range(0, len(body), 500))
+        connection.request("POST", url.path, body=pieces, encode_chunked=True)
+        answer = connection.getresponse()
+        acked = smsstatus.decode_ack(answer.read(), "xml")
+    assert answer.status == 200
+    assert set(acked) == {r.id_sms for r in reports}
+    assert len(stored(database)) == 20

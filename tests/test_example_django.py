@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from _snippets import section_blocks
 
@@ -33,7 +34,7 @@ pytest.importorskip("gunicorn")
 import smsstatus
 from smsstatus import Status, StatusReport
 from smsstatus.sql import StatusTable, connect_sqlite
-from smsstatus.testing import Gateway, sample_reports
+from smsstatus.testing import Gateway, sample_histories, sample_reports
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "django_app"
 TOKEN = "dj4ngo-example-token-0123456789abcdef"
@@ -165,35 +166,16 @@ def connection(server: Gunicorn) -> http.client.HTTPConnection:
     return http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
 
 
-def histories(
-    count: int, seed: int
-) -> tuple[list[StatusReport], dict[int, StatusReport]]:
-    """Each message's statuses over time (send, maybe deliver, then its last one),
-    and the last one per message: what its row must end with."""
-    latest = sample_reports(count, seed=seed)
-    sent = []
-    for report in latest:
-        if report.state is not Status.SEND:
-            sent.append(StatusReport(report.id_sms, time=None, state=Status.SEND))
-        if report.state is Status.READ:
-            sent.append(
-                StatusReport(report.id_sms, time=report.time, state=Status.DELIVER)
-            )
-        sent.append(report)
-    return sent, {report.id_sms: report for report in latest}
-
-
-def in_moscow(report: StatusReport) -> StatusReport:
-    time = report.time and report.time.replace(tzinfo=MOSCOW)
-    return StatusReport(
-        report.id_sms, time=time, state=report.state, sms=report.sms, viber=report.viber
-    )
+def in_zone(report: StatusReport, zone: ZoneInfo) -> StatusReport:
+    """The report as stored: its wall clock read in `zone`."""
+    return attrs.evolve(report, time=report.time and report.time.replace(tzinfo=zone))
 
 
 def test_concurrent_senders_lose_nothing_and_every_row_is_exact(
     project: dict[str, Any], gunicorn: Gunicorn
 ) -> None:
-    sent, latest = histories(600, seed=9)
+    histories = sample_histories(600, seed=9)
+    sent, latest = histories.reports, histories.latest
     rng = random.Random(9)
     senders = 4
     shares: list[list[StatusReport]] = [[] for _ in range(senders)]
@@ -224,7 +206,7 @@ def test_concurrent_senders_lose_nothing_and_every_row_is_exact(
         assert delivery.acknowledged == {report.id_sms for report in shares[n]}
     with closing(project["connect"]()) as db:
         rows = StatusTable().load(db, latest)
-    assert rows == {i: in_moscow(report) for i, report in latest.items()}
+    assert rows == {i: in_zone(report, MOSCOW) for i, report in latest.items()}
 
 
 def test_chunked_requests_bad_items_and_the_redacted_access_log(
@@ -277,9 +259,9 @@ def test_a_new_project_set_up_as_documented_receives(tmp_path: Path) -> None:
     text = urls.read_text().replace(
         "from django.urls import path", "from django.urls import include, path"
     )
-    urls.write_text(
-        text.replace("urlpatterns = [", "urlpatterns = [\n    " + url_line.strip())
-    )
+    # The one line to add, from the block that shows it in urlpatterns.
+    (line,) = [x for x in url_line.splitlines() if "include(" in x]
+    urls.write_text(text.replace("urlpatterns = [", "urlpatterns = [\n" + line))
     for command in (["migrate"], ["check"]):
         done = run([sys.executable, "manage.py", *command], env, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
@@ -296,14 +278,4 @@ def test_a_new_project_set_up_as_documented_receives(tmp_path: Path) -> None:
     with closing(connect_sqlite(tmp_path / "db.sqlite3")) as db:
         rows = StatusTable().load(db, [r.id_sms for r in reports])
     # startproject's TIME_ZONE is UTC, the default zone of the gateway's times.
-    utc = ZoneInfo("UTC")
-    assert rows == {
-        r.id_sms: StatusReport(
-            r.id_sms,
-            time=r.time and r.time.replace(tzinfo=utc),
-            state=r.state,
-            sms=r.sms,
-            viber=r.viber,
-        )
-        for r in reports
-    }
+    assert rows == {r.id_sms: in_zone(r, ZoneInfo("UTC")) for r in reports}

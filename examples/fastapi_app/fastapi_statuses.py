@@ -14,6 +14,7 @@ Configuration, from the environment (see README.md):
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import closing
 
@@ -21,6 +22,9 @@ from fastapi import FastAPI
 
 import smsstatus.fastapi
 from smsstatus.sql import StatusTable, connect_sqlite
+
+# uvicorn's access log shows each request's path: show the token as ***.
+logging.getLogger("uvicorn.access").addFilter(smsstatus.RedactToken())
 
 
 def create_app(

@@ -14,6 +14,7 @@ Configuration, from the environment (see README.md):
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from contextlib import closing
@@ -23,6 +24,9 @@ from flask import Flask
 
 import smsstatus.flask
 from smsstatus.sql import StatusTable, connect_sqlite
+
+# The development server logs each request's path: show the token as ***.
+logging.getLogger("werkzeug").addFilter(smsstatus.RedactToken())
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

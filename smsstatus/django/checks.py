@@ -55,3 +55,34 @@ def check_timezone_setting(
             )
         )
     return found
+
+
+@checks.register()
+def check_database(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """``smsstatus.E003``: the database `Delivery` is written to is not one
+    `StatusTable` can write (SQLite, or PostgreSQL through psycopg 3)."""
+    from django.db import connections, router
+
+    from .models import Delivery
+
+    alias = router.db_for_write(Delivery)
+    vendor = connections[alias].vendor
+    if vendor == "sqlite":
+        return []
+    if vendor == "postgresql":
+        from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+        if is_psycopg3:
+            return []
+        problem = "PostgreSQL through psycopg2"
+    else:
+        problem = vendor
+    return [
+        checks.Error(
+            f"smsstatus.django stores statuses on SQLite or on PostgreSQL through "
+            f"psycopg 3, but the database {alias!r} is {problem}",
+            hint="pip install 'psycopg[binary]' (Django uses psycopg 3 when it is "
+            "installed), or route smsstatus's models to another database",
+            id="smsstatus.E003",
+        )
+    ]

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connections, router, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -62,7 +63,6 @@ def _login_not_required(view: _View) -> _View:
 
 @csrf_exempt  # the gateway posts no CSRF token; the secret URL token stands in
 @_login_not_required
-@transaction.non_atomic_requests
 @require_POST
 def statuses(request: HttpRequest, token: str) -> HttpResponse:
     """``POST .../statuses/<token>``: store the batch, answer with its `Ack`.
@@ -87,6 +87,13 @@ def statuses(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(ack.body, status=ack.status, content_type=ack.content_type)
 
 
+# Out of ATOMIC_REQUESTS on every database, not only the default one: the batch is
+# committed by StatusTable itself (on SQLite with BEGIN IMMEDIATE, which a deferred
+# transaction opened by Django would defeat).
+for _alias in settings.DATABASES:
+    transaction.non_atomic_requests(using=_alias)(statuses)
+
+
 def read_body(request: HttpRequest, limit: int) -> bytes | None:
     """The request's body, or None when it is longer than `limit` bytes.
 
@@ -107,8 +114,15 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
 
 def _store(alias: str, reports: tuple[StatusReport, ...]) -> frozenset[int]:
     connection = connections[alias]
-    connection.ensure_connection()
-    update = _TABLE.update(connection.connection, reports)
+    if connection.in_atomic_block:
+        # Called inside a transaction of the caller's (a test, a view of their own):
+        # a savepoint, which also makes Django really begin that transaction (it
+        # begins lazily on PostgreSQL), so that StatusTable joins it.
+        with transaction.atomic(using=alias):
+            update = _TABLE.update(connection.connection, reports)
+    else:
+        connection.ensure_connection()
+        update = _TABLE.update(connection.connection, reports)
     for change in update.changes:
         # Runs at once when StatusTable committed on its own (autocommit); after
         # the caller's commit when the view is called inside a transaction.
