@@ -27,8 +27,8 @@ from ._pull_answer import (
     decode_state_answer,
 )
 from ._pull_fetch import DEFAULT_BASE_URL, fetch_states
-from ._pull_request import Credentials, StateRequest, state_request
 from ._pull_recover import Recovery, recover
+from ._pull_request import Credentials, StateRequest, state_request
 
 __all__ = [
     "DEFAULT_BASE_URL",
