@@ -192,19 +192,26 @@ def _malformed(exc: json.JSONDecodeError) -> DecodeError:
     )
 
 
-def load_json(data: bytes, *, max_reports: int = DEFAULT_LIMITS.max_reports) -> Any:
+def load_json(
+    data: bytes,
+    *,
+    max_reports: int = DEFAULT_LIMITS.max_reports,
+    parse_float: Callable[[str], Any] = float,
+) -> Any:
     """The JSON value of a UTF-8 body, or a `DecodeError` saying why there is none
-    (for documents that are small by nature, such as acknowledgements)."""
+    (for documents that are small by nature, such as acknowledgements and the pull
+    request's answers).  `parse_float` reads each number with a fraction or exponent
+    (`decimal.Decimal` keeps a price exact)."""
     text = _text(data)
     check_shape(data, max_reports)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=parse_float)
     except json.JSONDecodeError as exc:
         raise _malformed(exc) from exc
     except RecursionError as exc:  # only when the caller itself is nearly that deep
         raise DecodeError("JSON nested too deep to parse") from exc
     except ValueError:  # an integer with more digits than int() converts: a mark
-        return json.loads(text, parse_int=_int_or_big)
+        return json.loads(text, parse_int=_int_or_big, parse_float=parse_float)
 
 
 def _skip_blanks(text: str, at: int) -> int:

@@ -61,6 +61,7 @@ from ._ack import decode_ack
 from ._body import parse_format
 from ._decode import decode
 from ._errors import DecodeError
+from ._fake_gateway import FakeGateway
 from ._json import encode_json
 from ._model import Format, Status, StatusReport
 from ._receive import _in_document_order
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Attempt",
     "Delivery",
+    "FakeGateway",
     "Gateway",
     "Histories",
     "Send",

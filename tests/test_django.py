@@ -736,3 +736,125 @@ def test_a_database_statustable_cannot_write_is_a_system_check_error(
         monkeypatch.undo()
     monkeypatch.setattr(connections[alias], "vendor", "mysql")
     assert "smsstatus.E003" in check_ids()
+
+
+# --- manage.py smsstatus_recover (issue 10) --------------------------------------
+
+
+API_TOKEN = "api-token-for-the-tests"
+
+
+def recover_command(*argv: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("smsstatus_recover", *argv, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@override_settings(SMSSTATUS_API_TOKEN=API_TOKEN)
+def test_recover_pulls_what_the_push_lost_and_stores_it_as_the_view_does(
+    client: Client,
+) -> None:
+    from smsstatus.pull import Credentials
+    from smsstatus.testing import FakeGateway
+
+    sent = [report(i, Status.SEND, None) for i in (1, 2, 3)]
+    assert acked(post(client, smsstatus.encode_xml(sent))) == (1, 2, 3)
+    read, delivered = report(1, Status.READ, 7), report(2, Status.DELIVER, 8)
+    with (
+        FakeGateway(credentials=Credentials(token=API_TOKEN)) as gateway,
+        Signals() as signals,
+    ):
+        gateway.add(read, delivered)
+        out, err = recover_command("--older-than", "0s", "--base-url", gateway.url)
+    assert out == "asked about 3, stored 2, unanswered 1\n"
+    assert err == ""
+    assert gateway.pulled[0].ids == (1, 2, 3)
+    assert stored() == in_moscow(read, delivered, sent[2])
+    assert [(s[1].id_sms, s[2] and s[2].state) for s in signals.sent] == [
+        (1, Status.SEND),
+        (2, Status.SEND),
+    ]
+
+
+@override_settings(SMSSTATUS_API_LOGIN="shop", SMSSTATUS_API_PASSWORD=API_TOKEN)
+def test_recover_asks_only_about_the_ids_given_or_old_enough(client: Client) -> None:
+    from smsstatus.pull import Credentials
+    from smsstatus.testing import FakeGateway
+
+    post(client, smsstatus.encode_xml([report(i, Status.SEND, None) for i in (1, 2)]))
+    with FakeGateway(
+        credentials=Credentials(login="shop", password=API_TOKEN)
+    ) as gateway:
+        gateway.add(report(1, Status.DELIVER, 1), report(2, Status.EXPIRED, 2))
+        assert recover_command("--base-url", gateway.url) == ("nothing pending\n", "")
+        out, _ = recover_command("--base-url", gateway.url, "--format", "json", "2")
+        assert [p.ids for p in gateway.pulled] == [(2,)]
+    assert out == "asked about 1, stored 1, unanswered 0\n"
+    assert stored() == in_moscow(
+        report(1, Status.SEND, None), report(2, Status.EXPIRED, 2)
+    )
+
+
+def test_recover_fails_clearly_without_leaking_the_secret(alias: str) -> None:
+    from django.core.management.base import CommandError
+
+    from smsstatus.pull import Credentials
+    from smsstatus.testing import FakeGateway
+
+    with pytest.raises(
+        CommandError, match="SMSSTATUS_API_TOKEN, or SMSSTATUS_API_LOGIN"
+    ):
+        recover_command("1")
+    with (
+        override_settings(SMSSTATUS_API_TOKEN=API_TOKEN),
+        FakeGateway(credentials=Credentials(token=API_TOKEN)) as gateway,
+    ):
+        gateway.misbehave(
+            "answer",
+            body=b'<response><state id_sms="1" time="">lost</state></response>',
+        )
+        out, err = recover_command("--base-url", gateway.url, "1")
+    assert out == "asked about 1, stored 0, unanswered 1\n"
+    assert err == "items of the answer that are not statuses: 1\n"
+    with override_settings(SMSSTATUS_API_LOGIN="shop"), pytest.raises(CommandError):
+        recover_command("1")
+    with (
+        override_settings(SMSSTATUS_API_TOKEN=API_TOKEN),
+        FakeGateway() as gateway,
+        pytest.raises(CommandError, match="Incorrect login or password") as info,
+    ):
+        recover_command("--base-url", gateway.url, "1")
+    assert API_TOKEN not in str(info.value)
+    with (
+        override_settings(SMSSTATUS_API_TOKEN=API_TOKEN),
+        pytest.raises(CommandError, match="http"),
+    ):
+        recover_command("--base-url", "ftp://example.com", "1")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0s", timedelta(0)),
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("1d", timedelta(days=1)),
+        ("01:30:00", timedelta(hours=1, minutes=30)),
+        ("P1DT2H", timedelta(days=1, hours=2)),
+    ],
+)
+def test_recover_reads_durations(
+    aliases: set[str], text: str, expected: timedelta
+) -> None:
+    from smsstatus.django.management.commands.smsstatus_recover import duration
+
+    assert duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["soon", "-1:00:00", "5w", ""])
+def test_recover_refuses_what_is_not_a_duration(aliases: set[str], text: str) -> None:
+    from smsstatus.django.management.commands.smsstatus_recover import duration
+
+    with pytest.raises(ValueError, match="not a duration"):
+        duration(text)

@@ -1,0 +1,241 @@
+"""The gateway's answer to a pull status request, read as safely as a webhook.
+
+Strategy.  An XML answer is the webhook's own document, so `decode` reads it; only a
+body that holds ``<error`` at all is first scanned by expat, with the same guards, for
+the gateway's refusal (an ``<error>`` root, or an ``<error>`` child of ``<response>``
+and no ``<state>``).  A JSON answer differs from the webhook's in its keys
+(``time_change_state``, ``num_parts``, ``price``), so its items are walked here, each
+handed to the shared per-item rules with the time key mapped, and the raw text of a bad
+item kept as it came; the numbers are parsed as `decimal.Decimal`, never as floats.
+Answers are at most a chunk of ids long, so this path favours plainness over speed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import tzinfo
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ._body import DEFAULT_LIMITS, Body, as_bytes, parse_format, sniff_format
+from ._decode import decode
+from ._errors import DecodeError, PayloadTooLarge, SmsStatusError
+from ._item import ItemReader
+from ._json import load_json
+from ._model import Batch, Format, Limits, ReportError, StatusReport
+from ._xml import MAX_DEPTH, as_utf8, new_parser, parse_safely
+
+__all__ = [
+    "Answer",
+    "Detail",
+    "GatewayRefused",
+    "GatewayUnavailable",
+    "decode_state_answer",
+]
+
+# How much of the gateway's error text is kept: it is shown and logged.
+_MESSAGE_CHARS = 200
+_PRICE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?").fullmatch
+
+
+class GatewayRefused(SmsStatusError):
+    """The gateway answered with its error text (a bad login, a malformed request...).
+
+    `message` is that text, with any credential it repeats replaced by ``***``.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class GatewayUnavailable(SmsStatusError, ConnectionError):
+    """The gateway could not be asked: a refused, dropped or truncated connection, a
+    timeout, a TLS failure, or a non-2xx answer without an error text.  Trying again
+    later may succeed."""
+
+
+@attrs.frozen
+class Detail:
+    """What a ``detail`` request adds to a message's status: the number of `parts`
+    and the `price` per part; None where the gateway's value was missing or not a
+    valid number."""
+
+    parts: int | None
+    price: Decimal | None
+
+
+@attrs.frozen
+class Answer:
+    """The gateway's answer: the reports and per-item errors in `batch`, and the
+    `details` of each report whose item carried ``num_parts`` or ``price``, by
+    `id_sms`."""
+
+    batch: Batch
+    details: Mapping[int, Detail] = attrs.field(factory=dict)
+
+
+def decode_state_answer(
+    body: Body,
+    *,
+    format: Format | str | None = None,
+    tz: tzinfo | None = None,
+    limits: Limits | None = None,
+) -> Answer:
+    """Read the gateway's answer to a pull status request.
+
+    The reports and per-item errors come out exactly as from `decode` (same safety,
+    limits and rules; in JSON ``time_change_state`` is the time, and wins over
+    ``time``).  A document that cannot be read raises a `DecodeError`; the gateway's
+    own error document raises `GatewayRefused`.
+    """
+    limits = limits or DEFAULT_LIMITS
+    chosen = None if format is None else parse_format(format)
+    data = as_bytes(body, limits)
+    if chosen is None:
+        chosen = sniff_format(data)
+    if chosen is Format.JSON:
+        return _read_json_answer(data, tz, limits)
+    if chosen is Format.XML:
+        refusal = _xml_refusal(data)
+        if refusal is not None:
+            raise GatewayRefused(refusal)
+    return Answer(decode(data, format=chosen, tz=tz, limits=limits))
+
+
+def _message(value: Any) -> str:
+    # One line, of a bounded length: the text is shown and logged as it is.
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = " ".join(text.split())
+    if len(text) > _MESSAGE_CHARS:
+        text = text[: _MESSAGE_CHARS - 1] + "…"
+    return text or "(no error text)"
+
+
+def _xml_refusal(data: bytes) -> str | None:
+    """The error text of the gateway's XML error document, or None when `data` is
+    not one (then `decode` reads it, and says what else is wrong)."""
+    data = as_utf8(data)
+    if b"<error" not in data:
+        return None  # no element named error can be in it
+    parser = new_parser()
+    path: list[str] = []  # the open elements
+    texts: list[str] = []
+    seen: set[str] = set()
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        path.append(name)
+        if len(path) > MAX_DEPTH:
+            raise DecodeError(f"XML nested deeper than {MAX_DEPTH} elements")
+        if path in (["error"], ["response", "error"], ["response", "state"]):
+            seen.add(name)
+
+    def end(name: str) -> None:
+        path.pop()
+
+    def characters(text: str) -> None:
+        if path in (["error"], ["response", "error"]):
+            texts.append(text)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    try:
+        parse_safely(data, parser)
+    except DecodeError:
+        return None  # `decode` refuses it again, with the same reason
+    if "error" not in seen or "state" in seen:
+        return None
+    return _message("".join(texts))
+
+
+def _read_json_answer(data: bytes, tz: tzinfo | None, limits: Limits) -> Answer:
+    document = load_json(data, max_reports=limits.max_reports, parse_float=Decimal)
+    if document.__class__ is dict:
+        document = [document]
+    elif document.__class__ is not list:
+        raise DecodeError(
+            f"JSON document is {type(document).__name__}, expected an array of objects"
+        )
+    if document and all(_is_refusal(item) for item in document):
+        raise GatewayRefused(_message(document[0]["error"]))
+    if len(document) > limits.max_reports:
+        raise PayloadTooLarge(
+            f"{len(document)} items, over the limit of {limits.max_reports}"
+        )
+    reader = ItemReader(tz)
+    reports: list[StatusReport] = []
+    errors: list[ReportError] = []
+    details: dict[int, Detail] = {}
+    for index, item in enumerate(document):
+        if item.__class__ is not dict:
+            errors.append(
+                ReportError(
+                    index=index,
+                    id_sms=None,
+                    reason=f"item is {_kind(item)}, expected an object",
+                    raw=_as_text(item),
+                )
+            )
+            continue
+        get = item.get
+        time = get("time_change_state", get("time"))
+        result = reader.careful(
+            index,
+            get("id_sms"),
+            time,
+            get("state"),
+            get("sms"),
+            get("viber"),
+            lambda: _as_text(item),  # noqa: B023 - called before the next item
+        )
+        if isinstance(result, ReportError):
+            errors.append(result)
+            continue
+        reports.append(result)
+        if "num_parts" in item or "price" in item:
+            details[result.id_sms] = Detail(
+                _parts(get("num_parts")), _price(get("price"))
+            )
+    batch = Batch(format=Format.JSON, reports=tuple(reports), errors=tuple(errors))
+    return Answer(batch, details)
+
+
+def _is_refusal(item: Any) -> bool:
+    return item.__class__ is dict and "error" in item and "state" not in item
+
+
+def _kind(item: Any) -> str:
+    kinds = {list: "an array", str: "a string", type(None): "null"}
+    return kinds.get(item.__class__, "a number or boolean")
+
+
+def _as_text(item: Any) -> str:
+    # A Decimal is written back as the number it was read from (as a float only in
+    # this raw text, where it is informative, not a value anyone computes with).
+    try:
+        return json.dumps(item, default=float)
+    except RecursionError as exc:
+        raise DecodeError("JSON nested too deep to keep a bad item's raw text") from exc
+
+
+def _parts(value: Any) -> int | None:
+    if value.__class__ is int and value >= 0:
+        return int(value)
+    if value.__class__ is str and value.isascii() and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _price(value: Any) -> Decimal | None:
+    if value.__class__ is Decimal and value.is_finite():
+        return value
+    if value.__class__ is int:
+        return Decimal(value)
+    if value.__class__ is str and _PRICE(value.strip()):
+        return Decimal(value.strip())
+    return None
