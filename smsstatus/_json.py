@@ -34,7 +34,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import tzinfo
 from functools import partial
 from json.scanner import make_scanner
@@ -66,6 +66,9 @@ VALUES_PER_ITEM = 16
 # malformed, json stops within as many levels as it has bytes).
 _SMALL = 1 << 14
 _TINY = 2 * MAX_DEPTH + 2
+# An array of the gateway's shape larger than this is read by `_pieces`, so that the
+# peak is the body and the reports, not the body and all of its objects.
+_PIECE = 1 << 18
 
 # json's own scanner, and one that keeps integers too long to convert as their text.
 Scanner = Callable[[str, int], tuple[Any, int]]
@@ -222,11 +225,8 @@ def _skip_blanks(text: str, at: int) -> int:
 def _scan_again(text: str, at: int, exc: Exception) -> tuple[Any, int]:
     """The value at `at` after json's own scanner failed there with `exc`: read
     with over-long integers kept as marks, or the document's error."""
-    if isinstance(exc, StopIteration):
-        error = json.JSONDecodeError("Expecting value", text, exc.value)
-        raise _malformed(error) from None
-    if isinstance(exc, json.JSONDecodeError):
-        raise _malformed(exc) from exc
+    if isinstance(exc, StopIteration | json.JSONDecodeError):
+        raise _as_json_says(text) from None
     if isinstance(exc, RecursionError):  # only when the caller is itself that deep
         raise DecodeError("JSON nested too deep to parse") from exc
     return _scan_big(text, at)  # ValueError: an integer too long for int()
@@ -256,47 +256,63 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
         whole = True
     else:
         items = check_shape(data, max_reports)
-        whole = items is not None
         if items is not None and items > max_reports:
             raise PayloadTooLarge(f"{items} items, over the limit of {max_reports}")
+        whole = items is not None
     if whole:
-        # json builds it whole, the fastest way (keys shared between items): it is
-        # small, or of the gateway's shape with its items counted.
+        # json builds it (small, or of the gateway's shape with its items counted)
+        # whole, the fastest way, keys shared between items; a large array in
+        # pieces, since json's objects weigh about five times their text.
+        start = _skip_blanks(text, 0)
         try:
+            if size > _PIECE and text[start] == "[":
+                return _read_items(_pieces(text, start + 1), tz, {}, None)
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _malformed(exc) from exc
+            if size <= _PIECE:
+                raise _malformed(exc) from exc
+            # A piece was cut inside a string, or the document is malformed: read
+            # one by one below, which says where.
         except (ValueError, RecursionError):
             pass  # read one by one below, which isolates the item or says why
         else:
-            count = len(document) if document.__class__ is list else 1
-            if count > max_reports:
-                raise PayloadTooLarge(f"{count} items, over the limit of {max_reports}")
-            return _read_document(document, tz)
-    document, sent = _scan_items(text, max_reports)
-    return _read_document(document, tz, sent)
+            if document.__class__ is dict:
+                document = [document]
+            elif document.__class__ is not list:
+                raise _not_a_batch(document)
+            if len(document) > max_reports:
+                raise PayloadTooLarge(
+                    f"{len(document)} items, over the limit of {max_reports}"
+                )
+            return _read_items(document, tz, {}, document)
+    sent: dict[int, str] = {}
+    return _read_items(_scan_items(text, max_reports, sent), tz, sent, None)
 
 
-def _read_document(
-    document: Any, tz: tzinfo | None, sent: dict[int, str] | None = None
+def _not_a_batch(document: Any) -> DecodeError:
+    kind = "int" if document.__class__ is BigInt else type(document).__name__
+    return DecodeError(f"JSON document is {kind}, expected an array of objects")
+
+
+def _read_items(
+    items: Iterable[Any],
+    tz: tzinfo | None,
+    sent: dict[int, str],
+    held: list[Any] | None,
 ) -> Batch:
-    """The batch of a document json has read; `sent` holds the raw text of the
-    items that json.dumps could not write back as they came."""
-    if document.__class__ is dict:
-        document = [document]
-    elif document.__class__ is not list:
-        kind = "int" if document.__class__ is BigInt else type(document).__name__
-        raise DecodeError(f"JSON document is {kind}, expected an array of objects")
-    sent = sent or {}
+    """The batch of a document's items.  `sent` holds the raw text of the items that
+    json.dumps could not write back as they came (filled in by `_scan_items` before
+    it yields the item); `held` is the list `items` is, if it is one."""
     reader = ItemReader(tz)
     fast = reader.fast
     reports: list[StatusReport] = []
     errors: list[ReportError] = []
     append = reports.append
-    for index, item in enumerate(document):
-        # Each object is dropped from the document once read, so the memory it held
-        # is reused for the reports instead of adding to the peak.
-        document[index] = None
+    for index, item in enumerate(items):
+        if held is not None:
+            # Each object is dropped from the document once read, so the memory it
+            # held is reused for the reports instead of adding to the peak.
+            held[index] = None
         if item.__class__ is dict:
             report = fast(item)
             if report is not None:
@@ -329,31 +345,33 @@ def _read_document(
     return Batch(format=Format.JSON, reports=tuple(reports), errors=tuple(errors))
 
 
-def _scan_items(text: str, max_reports: int) -> tuple[Any, dict[int, str]]:
-    """The document, read as json's own array reader would, one item at a time: it
-    stops at the first item over `max_reports`, and an integer too long for int()
-    becomes a `BigInt` in its item (whose text is kept) instead of an error."""
+def _scan_items(text: str, max_reports: int, sent: dict[int, str]) -> Iterator[Any]:
+    """The document's items, read as json's own array reader would, one at a time:
+    it stops at the first item over `max_reports`, and an integer too long for int()
+    becomes a `BigInt` in its item (whose text goes into `sent`) instead of an error.
+    A malformed document raises the error json itself gives for it."""
     at = _skip_blanks(text, 0)
     opener = text[at : at + 1]
     if opener not in ("[", "{"):
-        return load_json(text.encode()), {}  # not a batch, or malformed: json says
-    items: list[Any] = []
-    sent: dict[int, str] = {}
+        # Not a batch, or malformed: json says which.
+        raise _not_a_batch(load_json(text.encode()))
     if opener == "[":
         at = _skip_blanks(text, at + 1)
         more = text[at : at + 1] != "]"
         at += not more  # an empty array: past its "]"
     else:
         more = True  # a lone object: the one item
+    index = 0
     while more:
-        if len(items) == max_reports:
+        if index == max_reports:
             raise PayloadTooLarge(f"more than {max_reports} items")
         try:
             item, end = _scan(text, at)
         except (StopIteration, ValueError, RecursionError) as exc:
             item, end = _scan_again(text, at, exc)
-            sent[len(items)] = text[at:end]
-        items.append(item)
+            sent[index] = text[at:end]
+        yield item
+        index += 1
         at = end
         if opener == "{":
             break
@@ -365,12 +383,50 @@ def _scan_items(text: str, max_reports: int) -> tuple[Any, dict[int, str]]:
         elif separator == ",":
             at = _skip_blanks(text, at)
         else:
-            error = json.JSONDecodeError("Expecting ',' delimiter", text, end)
-            raise _malformed(error)
-    at = _skip_blanks(text, at)
-    if at != len(text):
-        raise _malformed(json.JSONDecodeError("Extra data", text, at))
-    return items, sent
+            raise _as_json_says(text)
+    if _skip_blanks(text, at) != len(text):
+        raise _as_json_says(text)
+
+
+def _pieces(text: str, at: int) -> Iterator[Any]:
+    """The items of an array of the gateway's shape (`check_shape` said so: objects
+    that hold only scalars) from `at`, just past its ``[``, read by json in pieces of
+    about `_PIECE` characters cut between two objects, after the ``}`` of a ``},``.
+
+    A cut can only fall inside a string if a string holds ``},``: the piece then
+    ends in an unterminated string, so json refuses it (`json.JSONDecodeError`) and
+    the caller reads the document again one item at a time, as for any other fault.
+    """
+    while True:
+        cut = text.find("},", at + _PIECE)
+        if cut < 0:
+            yield from json.loads("[" + text[at:])
+            return
+        yield from json.loads("[" + text[at : cut + 1] + "]")
+        at = cut + 2
+
+
+def _drop(value: object) -> None:
+    return None
+
+
+def _as_json_says(text: str) -> DecodeError:
+    """The error json itself gives for a malformed `text`, whose wording differs
+    between Python versions (a trailing comma, for one).  Every value json reads on
+    its way to the fault is dropped at once, so this costs little memory whatever
+    the document holds."""
+    try:
+        json.loads(
+            text,
+            object_hook=_drop,
+            parse_int=_drop,
+            parse_float=_drop,
+            parse_constant=_drop,
+        )
+    except json.JSONDecodeError as exc:
+        return _malformed(exc)
+    # json refuses whatever its own scanner refused item by item.
+    return DecodeError("malformed JSON")  # pragma: no cover
 
 
 def decode_json(

@@ -24,6 +24,7 @@ from smsstatus import (
     ReportError,
     Status,
     StatusReport,
+    _json,
     decode,
     decode_ack,
     decode_json,
@@ -446,3 +447,59 @@ def test_an_empty_array_read_item_by_item() -> None:
     body = '[{"id_sms": ' + "9" * 5000 + ', "time": "", "state": "send"}]'
     assert len(decode_json(body).errors) == 1
     assert decode_json(" [ ] ") == Batch(Format.JSON, (), ())
+
+
+# --- large arrays of the gateway's shape, read by json in pieces ----------------------
+
+
+def large_document(extra: str = "") -> tuple[list[StatusReport], str]:
+    reports = [
+        StatusReport(i, datetime(2024, 3, 1, 8, 0, i % 60), Status.DELIVER)
+        for i in range(20_000)
+    ]
+    items = [
+        f'{{"id_sms": "{r.id_sms}", "time": "2024-03-01 08:00:{i % 60:02d}", '
+        f'"state": "deliver"{extra}}}'
+        for i, r in enumerate(reports)
+    ]
+    return reports, "[" + ", ".join(items) + "]"
+
+
+@pytest.mark.parametrize("extra", ["", ', "note": "},{\\"id_sms\\": 1}, "'])
+def test_a_large_array_reads_the_same_in_pieces(extra: str) -> None:
+    # With "}," in a string, some cuts fall inside it: that piece is refused and the
+    # document is read again one item at a time, to the same reports.
+    reports, body = large_document(extra)
+    assert len(body) > 4 * _json._PIECE
+    assert decode_json(body).reports == tuple(reports)
+
+
+def test_a_large_array_peaks_near_its_body_not_its_objects() -> None:
+    reports, body = large_document()
+    data = body.encode()
+    peak, outcome = peak_of(data)
+    assert isinstance(outcome, Batch)
+    assert outcome.reports == tuple(reports)
+    tracemalloc.start()
+    try:
+        held = decode_json(data)
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(held.reports) == len(reports)
+    # Read whole, json's objects alone would weigh four to five times the body.
+    assert peak - kept < 2 * len(data)
+
+
+@pytest.mark.parametrize(
+    "fault", [", ]", "] x", ", {]"], ids=["trailing comma", "extra data", "bad item"]
+)
+def test_a_large_malformed_array_is_refused_as_json_says(fault: str) -> None:
+    _, body = large_document()
+    body = body[:-1] + fault
+    with pytest.raises(json.JSONDecodeError) as caught:
+        json.loads(body)
+    said = caught.value
+    expected = f"malformed JSON at line {said.lineno}, column {said.colno}: {said.msg}"
+    with pytest.raises(DecodeError, match=re.escape(expected)):
+        decode_json(body)
