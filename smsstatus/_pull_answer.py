@@ -24,7 +24,7 @@ import attrs
 from ._body import DEFAULT_LIMITS, Body, as_bytes, parse_format, sniff_format
 from ._decode import decode
 from ._errors import DecodeError, PayloadTooLarge, SmsStatusError
-from ._item import ItemReader
+from ._item import ItemReader, read_id
 from ._json import load_json
 from ._model import Batch, Format, Limits, ReportError, StatusReport
 from ._xml import MAX_DEPTH, as_utf8, new_parser, parse_safely
@@ -224,11 +224,12 @@ def _as_text(item: Any) -> str:
 
 
 def _parts(value: Any) -> int | None:
-    if value.__class__ is int and value >= 0:
-        return int(value)
-    if value.__class__ is str and value.isascii() and value.strip().isdigit():
-        return int(value)
-    return None
+    # A count reads like an id (digits, maybe blank-padded, or a JSON int >= 0), and
+    # the id's rule also voids text longer than int() converts instead of raising.
+    try:
+        return read_id(value)
+    except ValueError:
+        return None
 
 
 def _price(value: Any) -> Decimal | None:

@@ -239,6 +239,8 @@ def test_time_change_state_wins_over_time() -> None:
         ("1.5", "[1]", Detail(None, None)),
         ('"x"', '"12.5.1"', Detail(None, None)),
         ("null", "false", Detail(None, None)),
+        # More digits than int() converts: void, not a ValueError out of the decoder.
+        ('"' + "9" * 5000 + '"', "1", Detail(None, Decimal(1))),
     ],
 )
 def test_details_keep_valid_values_and_void_the_rest(
