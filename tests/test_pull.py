@@ -499,6 +499,18 @@ def test_wrong_credentials_are_refused(
     assert_no_secret(*(r.getMessage() for r in caplog.records))
 
 
+def test_a_structured_refusal_repeating_a_secret_is_redacted(gateway: Any) -> None:
+    # An error that is an object is shown as JSON, where the password's quote is
+    # escaped (and a non-ASCII one would be \u-escaped): the secret in that form.
+    secret = PASSWORD + "ж"
+    body = json.dumps({"error": {"login": "shop", "password": secret}}).encode()
+    gateway.misbehave("answer", body=body, status=400)
+    credentials = Credentials(login="shop", password=secret)
+    with pytest.raises(GatewayRefused) as info:
+        fetch_states([1], credentials, base_url=gateway.url, format="json")
+    assert info.value.message == '{"login": "***", "password": "***"}'
+
+
 @pytest.mark.parametrize("format", ["xml", "json"])
 def test_a_refusal_repeating_a_secret_is_redacted(gateway: Any, format: str) -> None:
     text = f"password {PASSWORD} is wrong for shop"
