@@ -27,7 +27,14 @@ from ._errors import DecodeError, PayloadTooLarge, SmsStatusError
 from ._item import ItemReader, read_id
 from ._json import load_json
 from ._model import Batch, Format, Limits, ReportError, StatusReport
-from ._xml import MAX_DEPTH, as_utf8, new_parser, parse_safely
+from ._xml import (
+    MAX_DEPTH,
+    as_utf8,
+    max_elements_for,
+    new_parser,
+    parse_safely,
+    too_many_elements,
+)
 
 __all__ = [
     "Answer",
@@ -101,7 +108,7 @@ def decode_state_answer(
     if chosen is Format.JSON:
         return _read_json_answer(data, tz, limits)
     if chosen is Format.XML:
-        refusal = _xml_refusal(data)
+        refusal = _xml_refusal(data, limits)
         if refusal is not None:
             raise GatewayRefused(refusal)
     return Answer(decode(data, format=chosen, tz=tz, limits=limits))
@@ -116,7 +123,7 @@ def _message(value: Any) -> str:
     return text or "(no error text)"
 
 
-def _xml_refusal(data: bytes) -> str | None:
+def _xml_refusal(data: bytes, limits: Limits) -> str | None:
     """The error text of the gateway's XML error document, or None when `data` is
     not one (then `decode` reads it, and says what else is wrong)."""
     data = as_utf8(data)
@@ -126,8 +133,15 @@ def _xml_refusal(data: bytes) -> str | None:
     path: list[str] = []  # the open elements
     texts: list[str] = []
     seen: set[str] = set()
+    # Each element costs a Python call, so they are capped as `decode` caps them.
+    max_elements = max_elements_for(limits)
+    started = 0
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal started
+        started += 1
+        if started > max_elements:
+            raise too_many_elements(max_elements)
         path.append(name)
         if len(path) > MAX_DEPTH:
             raise DecodeError(f"XML nested deeper than {MAX_DEPTH} elements")

@@ -347,6 +347,18 @@ def test_limits_apply_to_answers() -> None:
         decode_state_answer(xml, limits=Limits(max_reports=2))
 
 
+def test_the_element_limit_applies_before_an_error_is_looked_for() -> None:
+    # The look for the gateway's <error> walks elements in Python, as decode does:
+    # it stops where decode stops, so a body of countless elements costs no more.
+    body = b"<response>" + b"<a/>" * 200 + b"<error>x</error></response>"
+    with pytest.raises(GatewayRefused):
+        decode_state_answer(body)
+    with pytest.raises(PayloadTooLarge, match="XML elements"):
+        decode(body, limits=Limits(max_reports=10))
+    with pytest.raises(PayloadTooLarge, match="XML elements"):
+        decode_state_answer(body, limits=Limits(max_reports=10))
+
+
 @pytest.mark.parametrize(
     "path", sorted((DATA / "hostile").glob("*.xml")), ids=lambda path: path.name
 )
