@@ -6,7 +6,8 @@ the gateway's refusal (an ``<error>`` root, or an ``<error>`` child of ``<respon
 and no ``<state>``).  A JSON answer differs from the webhook's in its keys
 (``time_change_state``, ``num_parts``, ``price``), so its items are walked here, each
 handed to the shared per-item rules with the time key mapped, and the raw text of a bad
-item kept as it came; the numbers are parsed as `decimal.Decimal`, never as floats.
+item kept as it came; the numbers are parsed as `decimal.Decimal`, never as floats
+(but for an exponent too large for `Decimal`, which is then no valid price).
 Answers are at most a chunk of ids long, so this path favours plainness over speed.
 """
 
@@ -168,7 +169,7 @@ def _xml_refusal(data: bytes, limits: Limits) -> str | None:
 
 
 def _read_json_answer(data: bytes, tz: tzinfo | None, limits: Limits) -> Answer:
-    document = load_json(data, max_reports=limits.max_reports, parse_float=Decimal)
+    document = load_json(data, max_reports=limits.max_reports, parse_float=_number)
     if document.__class__ is dict:
         document = [document]
     elif document.__class__ is not list:
@@ -235,6 +236,16 @@ def _as_text(item: Any) -> str:
         return json.dumps(item, default=float)
     except RecursionError as exc:
         raise DecodeError("JSON nested too deep to keep a bad item's raw text") from exc
+
+
+def _number(text: str) -> Decimal | float:
+    """A JSON number with a fraction or an exponent, exactly; a float (so no valid
+    price) when its exponent is past what `Decimal` holds, which it refuses with
+    `decimal.InvalidOperation`, no `ValueError`."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return float(text)
 
 
 def _parts(value: Any) -> int | None:

@@ -241,6 +241,9 @@ def test_time_change_state_wins_over_time() -> None:
         ("null", "false", Detail(None, None)),
         # More digits than int() converts: void, not a ValueError out of the decoder.
         ('"' + "9" * 5000 + '"', "1", Detail(None, Decimal(1))),
+        # An exponent past what Decimal holds: void, not decimal.InvalidOperation.
+        ("1", "1e9999999999999999999", Detail(1, None)),
+        ("1", "-1.5e-9999999999999999999", Detail(1, None)),
     ],
 )
 def test_details_keep_valid_values_and_void_the_rest(
@@ -251,6 +254,13 @@ def test_details_keep_valid_values_and_void_the_rest(
     answer = decode_state_answer(body)
     assert answer.batch.reports == (StatusReport(9, None, Status.SEND),)
     assert answer.details == {9: detail}
+
+
+def test_a_number_decimal_cannot_hold_is_ignored_under_an_unknown_key() -> None:
+    body = b'{"id_sms": 9, "time": "", "state": "send", "x": 1e9999999999999999999}'
+    answer = decode_state_answer(body)
+    assert answer.batch.reports == (StatusReport(9, None, Status.SEND),)
+    assert answer.details == {}
 
 
 def test_details_only_for_items_that_carry_them() -> None:
