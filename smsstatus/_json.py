@@ -77,7 +77,6 @@ _scan_big: Scanner = make_scanner(
     cast(Any, json.JSONDecoder(parse_int=lambda text: _int_or_big(text)))
 )
 _BLANKS = re.compile(r"[ \t\n\r]*")
-_WHITE = frozenset(" \t\n\r")
 # Everything but the bytes that make structure: brackets, commas and quotes.
 _NOT_SHAPE = bytes(sorted(set(range(256)) - set(b'[]{},"')))
 _STRINGS = re.compile(rb'"[^"]*"').sub

@@ -6,7 +6,8 @@ the gateway's refusal (an ``<error>`` root, or an ``<error>`` child of ``<respon
 and no ``<state>``).  A JSON answer differs from the webhook's in its keys
 (``time_change_state``, ``num_parts``, ``price``), so its items are walked here, each
 handed to the shared per-item rules with the time key mapped, and the raw text of a bad
-item kept as it came; the numbers are parsed as `decimal.Decimal`, never as floats.
+item kept as it came; the numbers are parsed as `decimal.Decimal`, never as floats
+(but for an exponent too large for `Decimal`, which is then no valid price).
 Answers are at most a chunk of ids long, so this path favours plainness over speed.
 """
 
@@ -24,10 +25,17 @@ import attrs
 from ._body import DEFAULT_LIMITS, Body, as_bytes, parse_format, sniff_format
 from ._decode import decode
 from ._errors import DecodeError, PayloadTooLarge, SmsStatusError
-from ._item import ItemReader
+from ._item import ItemReader, read_id
 from ._json import load_json
 from ._model import Batch, Format, Limits, ReportError, StatusReport
-from ._xml import MAX_DEPTH, as_utf8, new_parser, parse_safely
+from ._xml import (
+    MAX_DEPTH,
+    as_utf8,
+    max_elements_for,
+    new_parser,
+    parse_safely,
+    too_many_elements,
+)
 
 __all__ = [
     "Answer",
@@ -101,7 +109,7 @@ def decode_state_answer(
     if chosen is Format.JSON:
         return _read_json_answer(data, tz, limits)
     if chosen is Format.XML:
-        refusal = _xml_refusal(data)
+        refusal = _xml_refusal(data, limits)
         if refusal is not None:
             raise GatewayRefused(refusal)
     return Answer(decode(data, format=chosen, tz=tz, limits=limits))
@@ -116,7 +124,7 @@ def _message(value: Any) -> str:
     return text or "(no error text)"
 
 
-def _xml_refusal(data: bytes) -> str | None:
+def _xml_refusal(data: bytes, limits: Limits) -> str | None:
     """The error text of the gateway's XML error document, or None when `data` is
     not one (then `decode` reads it, and says what else is wrong)."""
     data = as_utf8(data)
@@ -126,8 +134,15 @@ def _xml_refusal(data: bytes) -> str | None:
     path: list[str] = []  # the open elements
     texts: list[str] = []
     seen: set[str] = set()
+    # Each element costs a Python call, so they are capped as `decode` caps them.
+    max_elements = max_elements_for(limits)
+    started = 0
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal started
+        started += 1
+        if started > max_elements:
+            raise too_many_elements(max_elements)
         path.append(name)
         if len(path) > MAX_DEPTH:
             raise DecodeError(f"XML nested deeper than {MAX_DEPTH} elements")
@@ -154,7 +169,7 @@ def _xml_refusal(data: bytes) -> str | None:
 
 
 def _read_json_answer(data: bytes, tz: tzinfo | None, limits: Limits) -> Answer:
-    document = load_json(data, max_reports=limits.max_reports, parse_float=Decimal)
+    document = load_json(data, max_reports=limits.max_reports, parse_float=_number)
     if document.__class__ is dict:
         document = [document]
     elif document.__class__ is not list:
@@ -223,12 +238,23 @@ def _as_text(item: Any) -> str:
         raise DecodeError("JSON nested too deep to keep a bad item's raw text") from exc
 
 
+def _number(text: str) -> Decimal | float:
+    """A JSON number with a fraction or an exponent, exactly; a float (so no valid
+    price) when its exponent is past what `Decimal` holds, which it refuses with
+    `decimal.InvalidOperation`, no `ValueError`."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return float(text)
+
+
 def _parts(value: Any) -> int | None:
-    if value.__class__ is int and value >= 0:
-        return int(value)
-    if value.__class__ is str and value.isascii() and value.strip().isdigit():
-        return int(value)
-    return None
+    # A count reads like an id (digits, maybe blank-padded, or a JSON int >= 0), and
+    # the id's rule also voids text longer than int() converts instead of raising.
+    try:
+        return read_id(value)
+    except ValueError:
+        return None
 
 
 def _price(value: Any) -> Decimal | None:

@@ -84,9 +84,13 @@ class Credentials:
         return {"login": str(self.login), "password": str(self.password)}
 
     def redact(self, text: str) -> str:
-        """`text` with every credential in it (login included) replaced by ``***``."""
-        for value in sorted(self.fields().values(), key=len, reverse=True):
-            text = text.replace(value, _MASK)
+        """`text` with every credential in it (login included) replaced by ``***``,
+        as written or as a JSON string writes it (an error text that is an object
+        is shown as JSON, with quotes and non-ASCII characters escaped)."""
+        values = self.fields().values()
+        forms = {*values, *(json.dumps(value)[1:-1] for value in values)}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, _MASK)
         return text
 
 

@@ -167,6 +167,9 @@ class _SQLite(_Dialect):
     def transaction(self, connection: Any, *, write: bool) -> Iterator[Any]:
         # sqlite3 never opens a transaction for a SELECT, so reads need none; a write
         # takes the write lock up front (BEGIN IMMEDIATE), waiting the busy timeout.
+        # It ends in SQL too: connection.commit() does nothing on a connection opened
+        # with autocommit=True (Python 3.12+), which would leave the rows uncommitted
+        # and the lock held.
         own = write and not connection.in_transaction
         cursor = connection.cursor()
         try:
@@ -174,10 +177,10 @@ class _SQLite(_Dialect):
                 cursor.execute("BEGIN IMMEDIATE")
             yield cursor
             if own:
-                connection.commit()
+                cursor.execute("COMMIT")
         except BaseException:
-            if own:
-                connection.rollback()
+            if own and connection.in_transaction:
+                cursor.execute("ROLLBACK")
             raise
         finally:
             cursor.close()

@@ -328,6 +328,26 @@ def test_reads_a_chunked_body(client: Client) -> None:
     assert stored() == in_moscow(report(1, Status.DELIVER), report(2, Status.SEND))
 
 
+@pytest.mark.parametrize("length", [None, "declared"])
+def test_reads_the_body_under_asgi(alias: str, length: str | None) -> None:
+    # Under an ASGI server (uvicorn, daphne) Django's request has no wsgi.input: its
+    # stream is the whole body, declared or chunked.
+    from django.core.handlers.asgi import ASGIRequest
+
+    from smsstatus.django.views import statuses
+
+    body = smsstatus.encode_xml([report(1, Status.DELIVER), report(2, Status.SEND)])
+    headers = [(b"content-type", b"text/xml")]
+    if length is None:
+        headers.append((b"transfer-encoding", b"chunked"))
+    else:
+        headers.append((b"content-length", str(len(body)).encode()))
+    scope = {"type": "http", "method": "POST", "path": URL, "headers": headers}
+    response = statuses(ASGIRequest(scope, io.BytesIO(body)), token=TOKEN)
+    assert acked(response) == (1, 2)
+    assert stored() == in_moscow(report(1, Status.DELIVER), report(2, Status.SEND))
+
+
 def test_takes_a_body_over_djangos_upload_limit(client: Client) -> None:
     # DATA_UPLOAD_MAX_MEMORY_SIZE is 2.5 MB by default; a batch may be bigger.
     batch = [report(i, Status.SEND) for i in range(1, 60_001)]

@@ -239,6 +239,11 @@ def test_time_change_state_wins_over_time() -> None:
         ("1.5", "[1]", Detail(None, None)),
         ('"x"', '"12.5.1"', Detail(None, None)),
         ("null", "false", Detail(None, None)),
+        # More digits than int() converts: void, not a ValueError out of the decoder.
+        ('"' + "9" * 5000 + '"', "1", Detail(None, Decimal(1))),
+        # An exponent past what Decimal holds: void, not decimal.InvalidOperation.
+        ("1", "1e9999999999999999999", Detail(1, None)),
+        ("1", "-1.5e-9999999999999999999", Detail(1, None)),
     ],
 )
 def test_details_keep_valid_values_and_void_the_rest(
@@ -249,6 +254,13 @@ def test_details_keep_valid_values_and_void_the_rest(
     answer = decode_state_answer(body)
     assert answer.batch.reports == (StatusReport(9, None, Status.SEND),)
     assert answer.details == {9: detail}
+
+
+def test_a_number_decimal_cannot_hold_is_ignored_under_an_unknown_key() -> None:
+    body = b'{"id_sms": 9, "time": "", "state": "send", "x": 1e9999999999999999999}'
+    answer = decode_state_answer(body)
+    assert answer.batch.reports == (StatusReport(9, None, Status.SEND),)
+    assert answer.details == {}
 
 
 def test_details_only_for_items_that_carry_them() -> None:
@@ -343,6 +355,18 @@ def test_limits_apply_to_answers() -> None:
     xml = encode_xml([StatusReport(i, None, Status.SEND) for i in range(3)])
     with pytest.raises(PayloadTooLarge):
         decode_state_answer(xml, limits=Limits(max_reports=2))
+
+
+def test_the_element_limit_applies_before_an_error_is_looked_for() -> None:
+    # The look for the gateway's <error> walks elements in Python, as decode does:
+    # it stops where decode stops, so a body of countless elements costs no more.
+    body = b"<response>" + b"<a/>" * 200 + b"<error>x</error></response>"
+    with pytest.raises(GatewayRefused):
+        decode_state_answer(body)
+    with pytest.raises(PayloadTooLarge, match="XML elements"):
+        decode(body, limits=Limits(max_reports=10))
+    with pytest.raises(PayloadTooLarge, match="XML elements"):
+        decode_state_answer(body, limits=Limits(max_reports=10))
 
 
 @pytest.mark.parametrize(
@@ -495,6 +519,18 @@ def test_wrong_credentials_are_refused(
     assert info.value.message == "Incorrect login or password"
     assert_clean_exception(info.value)
     assert_no_secret(*(r.getMessage() for r in caplog.records))
+
+
+def test_a_structured_refusal_repeating_a_secret_is_redacted(gateway: Any) -> None:
+    # An error that is an object is shown as JSON, where the password's quote is
+    # escaped (and a non-ASCII one would be \u-escaped): the secret in that form.
+    secret = PASSWORD + "ж"
+    body = json.dumps({"error": {"login": "shop", "password": secret}}).encode()
+    gateway.misbehave("answer", body=body, status=400)
+    credentials = Credentials(login="shop", password=secret)
+    with pytest.raises(GatewayRefused) as info:
+        fetch_states([1], credentials, base_url=gateway.url, format="json")
+    assert info.value.message == '{"login": "***", "password": "***"}'
 
 
 @pytest.mark.parametrize("format", ["xml", "json"])

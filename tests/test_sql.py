@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -147,6 +148,48 @@ def test_a_sqlite3_connection_subclass_works(tmp_path) -> None:
     table.create(connection)
     assert table.save(connection, [report(1, Status.READ)]) == {1}
     connection.close()
+
+
+class CommitDoesNothing(sqlite3.Connection):
+    """What ``autocommit=True`` (Python 3.12+) makes of a sqlite3 connection:
+    ``commit()`` and ``rollback()`` do nothing, and SQL alone ends a transaction."""
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+
+def sqlite_connections_in_autocommit() -> list[Any]:
+    kinds: list[Any] = [{"factory": CommitDoesNothing}]
+    if sys.version_info >= (3, 12):
+        kinds.append({"autocommit": True})
+    return kinds
+
+
+@pytest.mark.parametrize("options", sqlite_connections_in_autocommit())
+def test_sqlite_writes_commit_where_commit_does_nothing(tmp_path, options) -> None:
+    path = tmp_path / "db"
+    connection = sqlite3.connect(path, **options)
+    other = sqlite3.connect(path, timeout=0.1)
+    table = StatusTable()
+    try:
+        table.create(connection)
+        assert table.save(connection, [report(1, Status.SEND)]) == {1}
+        assert table.update(connection, [report(2, Status.READ)]).taken == {2}
+        assert not connection.in_transaction
+        # Committed and the write lock released: another connection sees the rows
+        # and can write at once.
+        assert table.save(other, [report(3, Status.SEND)]) == {3}
+        assert table.load(other, [1, 2, 3]).keys() == {1, 2, 3}
+        with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+            StatusTable("no_such_table").save(connection, [report(4, Status.SEND)])
+        assert not connection.in_transaction  # rolled back, lock released
+        assert table.save(other, [report(4, Status.SEND)]) == {4}
+    finally:
+        other.close()
+        connection.close()
 
 
 def test_psycopg_async_connections_are_refused(postgresql: str) -> None:

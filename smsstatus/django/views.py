@@ -99,7 +99,8 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
 
     With a ``Content-Length``, that many bytes through Django's own stream (which
     never reads past it; ``request.read`` skips ``DATA_UPLOAD_MAX_MEMORY_SIZE``);
-    chunked (no length), the server's de-chunked ``wsgi.input`` up to its end.
+    chunked (no length), the server's de-chunked ``wsgi.input`` up to its end, or
+    under ASGI (no ``wsgi.input``) Django's own stream, which is the whole body.
     """
     chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     declared = request.META.get("CONTENT_LENGTH") or ""
@@ -108,7 +109,7 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
             return None
         stream: Any = request
     else:
-        stream = request.META["wsgi.input"]
+        stream = request.META.get("wsgi.input", request)
     return read_at_most(stream, limit)
 
 
