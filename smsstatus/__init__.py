@@ -24,7 +24,7 @@ from ._receive import areceive, areceive_batch, receive, receive_batch
 from ._token import RedactToken
 from ._xml import decode_xml, encode_xml
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Ack",

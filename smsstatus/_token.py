@@ -55,6 +55,7 @@ class RedactToken(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the token in `record`'s message and arguments; keep the record."""
         if isinstance(record.msg, str):
             record.msg = _redact(record.msg)
         # Arguments are redacted one by one, not merged into the message: access-log

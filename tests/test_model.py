@@ -274,4 +274,4 @@ def test_public_names_have_docstrings() -> None:
         if name == "__version__":
             continue
         assert getattr(smsstatus, name).__doc__, name
-    assert smsstatus.__version__ == "0.1.0"
+    assert smsstatus.__version__ == "0.2.0"
