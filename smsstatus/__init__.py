@@ -22,9 +22,8 @@ from ._model import (
 )
 from ._receive import areceive, areceive_batch, receive, receive_batch
 from ._token import RedactToken
+from ._version import __version__
 from ._xml import decode_xml, encode_xml
-
-__version__ = "0.2.0"
 
 __all__ = [
     "Ack",

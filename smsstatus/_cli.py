@@ -27,19 +27,13 @@ from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from typing import Any, TextIO
 
-from . import __version__
 from ._ack import build_ack
 from ._decode import decode
 from ._errors import DecodeError
 from ._model import Batch, Limits, ReportError, StatusReport, _wall_clock
-from .testing import (
-    Attempt,
-    Delivery,
-    Gateway,
-    Send,
-    _http_sender,
-    sample_payload,
-)
+from ._simulator import Attempt, Delivery, Gateway, Send, _http_sender
+from ._version import __version__
+from .testing import sample_payload
 
 __all__ = ["main"]
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -30,10 +30,8 @@ from ._errors import DecodeError
 from ._json import encode_json
 from ._model import Format, StatusReport
 from ._pull_request import Credentials
+from ._simulator import Delivery, Gateway
 from ._xml import encode_xml, new_parser, parse_safely
-
-if TYPE_CHECKING:
-    from .testing import Delivery
 
 __all__ = ["FakeGateway", "Pulled"]
 
@@ -101,9 +99,6 @@ class FakeGateway:
         attempts: int = 5,
         batch_size: int = 100,
     ) -> None:
-        # Imported here: `smsstatus.testing` imports this module to export it.
-        from .testing import Gateway
-
         self._gateway = Gateway(format, attempts=attempts, batch_size=batch_size)
         self.credentials = credentials or Credentials(login="test", password="secret")
         self._lock = threading.Lock()

@@ -336,7 +336,7 @@ def test_replay_pauses_between_attempts(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("smsstatus.testing.time.sleep", slept.append)
+    monkeypatch.setattr("smsstatus._simulator.time.sleep", slept.append)
     url = serve(endpoint(keep_errors=False))
     path = write_payload(tmp_path, sample_payload(4, seed=1, bad=1))
     assert main(["replay", url, path, "--pause", "0.25"]) == 1

@@ -20,13 +20,12 @@ import pytest
 
 import smsstatus
 from smsstatus import Format, Status, StatusReport, build_ack, encode_json, encode_xml
+from smsstatus._simulator import _first_line, _http_sender
 from smsstatus.testing import (
     Attempt,
     Delivery,
     Gateway,
     Histories,
-    _first_line,
-    _http_sender,
     sample_histories,
     sample_payload,
     sample_reports,
@@ -454,7 +453,7 @@ def test_pause_waits_before_each_attempt_after_the_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("smsstatus.testing.time.sleep", slept.append)
+    monkeypatch.setattr("smsstatus._simulator.time.sleep", slept.append)
     send = endpoint(lambda id_sms, seen: seen < 2)
     delivery = Gateway(pause=0.5, batch_size=1).deliver(send, reports(2))
     assert [a.number for a in delivery.attempts] == [1, 1, 2, 2, 3, 3]
