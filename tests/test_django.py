@@ -414,6 +414,25 @@ def test_a_failing_store_acknowledges_nothing_and_sends_no_signal(
     assert "disk full" in caplog.text
 
 
+def test_a_driver_error_marks_djangos_connection_as_failed(
+    alias: str, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # So that Django closes a broken persistent connection (CONN_MAX_AGE) at the
+    # end of the request instead of handing it to the next one.
+    from smsstatus.django import views
+
+    connection = connections[alias]
+
+    def broken(raw: Any, reports: Any) -> Any:
+        raise connection.Database.OperationalError("server closed the connection")
+
+    monkeypatch.setattr(views._TABLE, "update", broken)
+    monkeypatch.setattr(connection, "errors_occurred", False)
+    response = post(client, smsstatus.encode_xml([report(1, Status.SEND)]))
+    assert acked(response) == ()
+    assert connection.errors_occurred
+
+
 # --- the signal ----------------------------------------------------------------
 
 

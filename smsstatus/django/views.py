@@ -119,11 +119,14 @@ def _store(alias: str, reports: tuple[StatusReport, ...]) -> frozenset[int]:
         # Called inside a transaction of the caller's (a test, a view of their own):
         # a savepoint, which also makes Django really begin that transaction (it
         # begins lazily on PostgreSQL), so that StatusTable joins it.
-        with transaction.atomic(using=alias):
+        with transaction.atomic(using=alias), connection.wrap_database_errors:
             update = _TABLE.update(connection.connection, reports)
     else:
         connection.ensure_connection()
-        update = _TABLE.update(connection.connection, reports)
+        # Django's wrapper marks the connection as having failed, so that a broken
+        # persistent connection (CONN_MAX_AGE) is closed at the end of the request.
+        with connection.wrap_database_errors:
+            update = _TABLE.update(connection.connection, reports)
     for change in update.changes:
         # Runs at once when StatusTable committed on its own (autocommit); after
         # the caller's commit when the view is called inside a transaction.
