@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import tzinfo
 from typing import Any
 
+from . import _json_fast
 from ._body import DEFAULT_LIMITS, Body, as_bytes
 from ._errors import DecodeError, PayloadTooLarge
 from ._item import ItemReader
@@ -55,6 +56,11 @@ def _as_text(item: Any) -> str:
 
 def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
+    # With msgspec installed, an ordinary document takes the accelerator; it hands
+    # anything else back to be read here.
+    batch = _json_fast.read(data, tz, limits)
+    if batch is not None:
+        return batch
     document = load_json(data)
     if document.__class__ is dict:
         document = [document]
