@@ -246,23 +246,26 @@ def peer_validate_json(body: bytes) -> list[JsonState]:
     return _JSON_STATES.validate_json(body)
 
 
-# The checks a hand-written reader does on the raw strings, for the peers below.
-_PEER_STATUS = {status.value: status for status in PeerStatus}
-_PEER_LEG: dict[Any, PeerStatus | None] = {None: None, "": None, **_PEER_STATUS}
+# The checks a hand-written reader does on the raw values, for the peers below: what
+# pydantic does for the models above (an int from a number or a string of digits, a
+# datetime parsed, an enum by value), in plain Python.
 
 
 def _peer_id(value: Any) -> int:
-    if value.__class__ is str:
-        if not (value.isascii() and value.isdigit()):
-            raise ValueError(f"bad id_sms {value!r}")
-        return int(value)
-    if value.__class__ is not int or value < 0:
+    if isinstance(value, str) and not value.isdigit():
         raise ValueError(f"bad id_sms {value!r}")
-    return value  # type: ignore[no-any-return]
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"bad id_sms {value!r}")
+    return number
 
 
-def _peer_time(value: str) -> datetime | None:
+def _peer_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def _peer_leg(value: str | None) -> PeerStatus | None:
+    return PeerStatus(value) if value else None
 
 
 # The optional peers: each package may be missing, and its row is then skipped.
@@ -290,7 +293,10 @@ if msgspec is not None:
     class MsgspecState(msgspec.Struct, frozen=True):
         """One JSON status object as msgspec's types can say it."""
 
-        id_sms: Annotated[int, msgspec.Meta(ge=0)] | str
+        id_sms: (
+            Annotated[int, msgspec.Meta(ge=0)]
+            | Annotated[str, msgspec.Meta(pattern="^[0-9]+$")]
+        )
         time: str
         state: PeerStatus
         sms: str = ""
@@ -309,14 +315,14 @@ if msgspec is not None:
 
 
 def peer_msgspec(body: bytes) -> list[Any]:
-    """A typed msgspec decode, then the checks the types leave over."""
+    """A typed msgspec decode, then the conversions its types leave over."""
     return [
         MsgspecReport(
-            _peer_id(item.id_sms),
+            int(item.id_sms),
             _peer_time(item.time),
             item.state,
-            _PEER_LEG[item.sms],
-            _PEER_LEG[item.viber],
+            _peer_leg(item.sms),
+            _peer_leg(item.viber),
         )
         for item in _MSGSPEC_STATES.decode(body)
     ]
@@ -328,9 +334,9 @@ def peer_orjson(body: bytes) -> list[tuple[Any, ...]]:
         (
             _peer_id(item["id_sms"]),
             _peer_time(item["time"]),
-            _PEER_STATUS[item["state"]],
-            _PEER_LEG[item.get("sms")],
-            _PEER_LEG[item.get("viber")],
+            PeerStatus(item["state"]),
+            _peer_leg(item.get("sms")),
+            _peer_leg(item.get("viber")),
         )
         for item in orjson.loads(body)
     ]
@@ -349,9 +355,9 @@ def peer_lxml(body: bytes) -> list[tuple[Any, ...]]:
         (
             _peer_id(element.get("id_sms")),
             _peer_time(element.get("time")),
-            _PEER_STATUS[element.text],
-            _PEER_LEG[element.get("sms")],
-            _PEER_LEG[element.get("viber")],
+            PeerStatus(element.text),
+            _peer_leg(element.get("sms")),
+            _peer_leg(element.get("viber")),
         )
         for element in etree.fromstring(body, _LXML_PARSER)
     ]

@@ -64,11 +64,17 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
     decode = decoder()
     if decode is None or (tz is not None and not isinstance(tz, tzinfo)):
         return None
+    # Local names for the loop: each look-up saved is saved once per item.
     times: dict[str | None, datetime | None] = {"": None, None: None}
     legs = _LEG
     new = object.__new__
     builder = _ReportBuilder
-    reports = []
+    report_class = StatusReport
+    parse_time = datetime.fromisoformat
+    zero_digits = _ZERO_DIGITS
+    time_shape = _TIME_SHAPE
+    reports: list[StatusReport] = []
+    append = reports.append
     try:
         items = decode(data)
         if items.__class__ is not list:
@@ -87,9 +93,9 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
             if time_raw in times:
                 time = times[time_raw]
             else:
-                if time_raw.encode().translate(_ZERO_DIGITS) != _TIME_SHAPE:
+                if time_raw.encode().translate(zero_digits) != time_shape:
                     return None
-                time = datetime.fromisoformat(time_raw)
+                time = parse_time(time_raw)
                 if tz is not None:
                     time = time.replace(tzinfo=tz)
                 times[time_raw] = time
@@ -99,8 +105,8 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
             report.state = item.state
             report.sms = legs[item.sms]
             report.viber = legs[item.viber]
-            report.__class__ = StatusReport
-            reports.append(report)
+            report.__class__ = report_class
+            append(report)
     except Exception:
         # Whatever went wrong, the pure reader decides what the body is.
         return None
