@@ -3,7 +3,7 @@
 Run from the project root (the peers come with the ``bench`` extra)::
 
     pip install -e '.[bench]'
-    python bench/bench.py                      # N = 1, 100, 10 000, 100 000
+    python bench/bench.py                      # N = 1, 10, 100, 10 000, 100 000
     python bench/bench.py --sizes 1,100 --rounds 3
 
 Strategy.  Everything runs in one process.  Each *sample* times one case on one
@@ -85,7 +85,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 import smsstatus
 from smsstatus import _json_fast
 
-SIZES = (1, 100, 10_000, 100_000)
+SIZES = (1, 10, 100, 10_000, 100_000)
 TARGET_N = 10_000
 
 
@@ -878,7 +878,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes",
         type=_sizes,
         default=list(SIZES),
-        help="comma-separated item counts (default: 1,100,10000,100000)",
+        help="comma-separated item counts (default: 1,10,100,10000,100000)",
     )
     parser.add_argument("--rounds", type=int, default=9, help="rounds (default: 9)")
     parser.add_argument(

@@ -6,11 +6,11 @@ lists in between), then checks each field's exact shape in Python, as the pure
 reader's hot path does, and builds the reports.  It only ever *agrees* with the pure
 reader (`smsstatus._json`): it takes a document when every item is in the gateway's
 ordinary form, and on any doubt at all (a msgspec error of any kind, an unknown key,
-a value of another type or shape, a time that is no real date-time, an id past 64
-bits, a byte-order mark, too many items) it returns None and the pure reader decodes
-the whole document again.  So per-item errors, their `raw` text, the limits and every
-guarantee about hostile input are the pure reader's, decided in one place, and a
-differential test holds the two paths to the same `Batch` for every input.
+a value of another type or shape, a time that is no real date-time, a number id past
+63 bits, a byte-order mark, too many items) it returns None and the pure reader
+decodes the whole document again.  So per-item errors, their `raw` text, the limits
+and every guarantee about hostile input are the pure reader's, decided in one place,
+and a differential test holds the two paths to the same `Batch` for every input.
 
 msgspec is imported on the first JSON document, not with the package: it costs more
 import time than all of smsstatus.  Without it `read` returns None at once.
@@ -35,7 +35,10 @@ _MAX_ID = 2**63 - 1
 
 @functools.cache
 def decoder() -> Callable[[bytes], Any] | None:
-    """msgspec's decoder of the gateway's ordinary form, or None without msgspec."""
+    """msgspec's decoder of the gateway's ordinary form, or None without msgspec.
+
+    Built once, on the first JSON document: importing msgspec and building the
+    decoder take milliseconds, which a decode must not pay every time."""
     try:
         import msgspec
     except ImportError:

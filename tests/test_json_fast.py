@@ -217,6 +217,9 @@ def near_ordinary_documents(draw: st.DrawFn) -> bytes:
     if draw(st.integers(0, 4)) == 0:
         # Keys written twice: the last one counts, for both readers.
         text = text.replace('"id_sms":', '"id_sms": "1", "id_sms":', 1)
+    if draw(st.integers(0, 4)) == 0:
+        # Escapes in keys and values ("d" is in no JSON literal, only in strings).
+        text = text.replace("d", "\\u0064")
     data = text.encode("utf-8", "surrogatepass")
     if draw(st.integers(0, 7)) == 0:
         data = draw(st.sampled_from([b" \r\n\t", b"\xef\xbb\xbf"])) + data
