@@ -623,15 +623,7 @@ def django_poster() -> Callable[[bytes, str], object] | str:
         django.setup()
     from django.test import Client
 
-    client = Client()
-
-    def post(body: bytes, content_type: str) -> object:
-        response = client.post("/statuses", data=body, content_type=content_type)
-        if response.status_code != 200:
-            raise SystemExit(f"Django answered {response.status_code}")
-        return response
-
-    return post
+    return _poster("Django", Client())
 
 
 def flask_poster() -> Callable[[bytes, str], object] | str:
@@ -647,12 +639,16 @@ def flask_poster() -> Callable[[bytes, str], object] | str:
         body, status, content_type = _ack_response(receive(flask.request.get_data()))
         return flask.Response(body, status=status, content_type=content_type)
 
-    client = app.test_client()
+    return _poster("Flask", app.test_client())
+
+
+def _poster(framework: str, client: Any) -> Callable[[bytes, str], object]:
+    """Posts a body to the view at /statuses with a framework's test client."""
 
     def post(body: bytes, content_type: str) -> object:
         response = client.post("/statuses", data=body, content_type=content_type)
         if response.status_code != 200:
-            raise SystemExit(f"Flask answered {response.status_code}")
+            raise SystemExit(f"{framework} answered {response.status_code}")
         return response
 
     return post
@@ -738,6 +734,27 @@ class Results(NamedTuple):
     requests_skipped: dict[str, str]
 
 
+def ratios(results: Results, heading: str, kinds: tuple[str, ...]) -> None:
+    """A table of ratios between ours and the cases of `kinds`, of the same format:
+    ours over a floor or a peer, a variant of ours over ours."""
+    sizes, medians = results.sizes, results.medians
+    print(f"## {heading}\n")
+    print("| comparison | " + " | ".join(f"N={_n(n)}" for n in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for fmt in ("xml", "json"):
+        (ours,) = [c.label for c in results.run if (c.format, c.kind) == (fmt, "ours")]
+        for case in results.run:
+            if case.format == fmt and case.kind in kinds:
+                top, bottom = (
+                    (case.label, ours) if case.kind == "variant" else (ours, case.label)
+                )
+                cells = " | ".join(
+                    f"{medians[top, n] / medians[bottom, n]:.2f}" for n in sizes
+                )
+                print(f"| {top} / {bottom} | {cells} |")
+    print()
+
+
 def report(results: Results) -> int:
     """Print the tables and the targets; return the number of targets missed."""
     out = print
@@ -758,34 +775,8 @@ def report(results: Results) -> int:
     for label, why in results.skipped.items():
         out(f"\nSkipped {label}: {why}.")
     out()
-    out("## Ratio, ours / other (lower is better)")
-    out()
-    out("| comparison | " + " | ".join(f"N={_n(n)}" for n in sizes) + " |")
-    out("|---|" + "---:|" * len(sizes))
-    for fmt in ("xml", "json"):
-        (ours,) = [c.label for c in run if c.format == fmt and c.kind == "ours"]
-        for case in run:
-            if case.format == fmt and case.kind in ("ours", "variant"):
-                continue
-            if case.format == fmt:
-                cells = " | ".join(
-                    f"{medians[ours, n] / medians[case.label, n]:.2f}" for n in sizes
-                )
-                out(f"| {ours} / {case.label} | {cells} |")
-    out()
-    out("## Our variants, ratio to decode (lower is better)")
-    out()
-    out("| comparison | " + " | ".join(f"N={_n(n)}" for n in sizes) + " |")
-    out("|---|" + "---:|" * len(sizes))
-    for fmt in ("xml", "json"):
-        (ours,) = [c.label for c in run if c.format == fmt and c.kind == "ours"]
-        for case in run:
-            if case.format == fmt and case.kind == "variant":
-                cells = " | ".join(
-                    f"{medians[case.label, n] / medians[ours, n]:.2f}" for n in sizes
-                )
-                out(f"| {case.label} / {ours} | {cells} |")
-    out()
+    ratios(results, "Ratio, ours / other (lower is better)", ("floor", "peer"))
+    ratios(results, "Our variants, ratio to decode (lower is better)", ("variant",))
     out(f"## Memory, decoding {_n(results.memory_items)} items")
     out()
     out("| format | peak traced MiB | kept by Batch MiB | peak / kept |")
