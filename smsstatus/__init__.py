@@ -20,7 +20,7 @@ from ._model import (
     Status,
     StatusReport,
 )
-from ._receive import areceive, receive
+from ._receive import areceive, areceive_batch, receive, receive_batch
 from ._xml import decode_xml, encode_xml
 
 __version__ = "0.1.0"
@@ -40,6 +40,7 @@ __all__ = [
     "UnsafePayload",
     "__version__",
     "areceive",
+    "areceive_batch",
     "build_ack",
     "decode",
     "decode_ack",
@@ -48,4 +49,5 @@ __all__ = [
     "encode_json",
     "encode_xml",
     "receive",
+    "receive_batch",
 ]

@@ -1,26 +1,36 @@
-"""`receive` and `areceive`: decode, hand each report to the application, acknowledge.
+"""`receive` and `receive_batch` (and their async forms): decode, hand the reports to
+the application, acknowledge.
 
 The rule that keeps statuses from being lost: an id is acknowledged only when every
 item of the batch that carries it was taken, each report by the handler (it returned
-without raising) and each per-item error by `on_error` (it returned True).  Whatever is
-not acknowledged the gateway sends again, so a failure costs a retry, never a status.
+without raising) or the store (it named the id, or returned None), and each per-item
+error by `on_error` (it returned exactly True: a truthy mistake such as ``"no"`` must
+not acknowledge).  Whatever is not acknowledged the gateway sends again, so a failure
+costs a retry, never a status.
+
+`receive` calls the handler once per report; `receive_batch` calls the store once per
+document, with the reports collapsed to one per id (the furthest along), so a store
+can write the whole document in one transaction and one statement (`smsstatus.sql`).
+A callback that is async cannot be called by the synchronous forms; they refuse it
+with `TypeError` up front, since otherwise every report would fail silently.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import tzinfo
 from typing import TypeVar
 
 from ._ack import Ack, build_ack, empty_ack
 from ._body import Body, parse_format, sniff_format
+from ._collapse import collapse
 from ._decode import decode
 from ._errors import DecodeError
 from ._model import Batch, Format, Limits, ReportError, StatusReport
 
-__all__ = ["areceive", "receive"]
+__all__ = ["areceive", "areceive_batch", "receive", "receive_batch"]
 
 logger = logging.getLogger("smsstatus")
 
@@ -45,7 +55,7 @@ def _answer_format(body: Body) -> Format:
     return sniff_format(data) or Format.XML
 
 
-_Item = TypeVar("_Item", StatusReport, ReportError)
+_Item = TypeVar("_Item")
 
 
 def _in_document_order(batch: Batch) -> Iterator[StatusReport | ReportError]:
@@ -99,12 +109,37 @@ def _on_error_failed(error: ReportError) -> bool:
     return False
 
 
+def _handle_error(
+    on_error: Callable[[ReportError], bool] | None, error: ReportError
+) -> bool:
+    if on_error is None:
+        return _unhandled_error(error)
+    try:
+        return _call(on_error, error) is True
+    except Exception:
+        return _on_error_failed(error)
+
+
+def _is_async(callback: object) -> bool:
+    # A coroutine function, or an object whose class's __call__ is one: the object
+    # itself does not look like a coroutine function to inspect.
+    call = getattr(type(callback), "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(call)
+
+
+def _refuse_async(name: str, *callbacks: object) -> None:
+    if any(_is_async(callback) for callback in callbacks):
+        raise TypeError(f"{name}() calls its callbacks synchronously: use a{name}()")
+
+
 def _call(callback: Callable[[_Item], object], item: _Item) -> object:
     result = callback(item)
     if inspect.isawaitable(result):
         if inspect.iscoroutine(result):
             result.close()  # never awaited, and never to be: no warning about it
-        raise TypeError(f"{callback!r} returned an awaitable: use areceive()")
+        raise TypeError(
+            f"{callback!r} returned an awaitable: use areceive() or areceive_batch()"
+        )
     return result
 
 
@@ -122,12 +157,12 @@ def receive(
 
     An id is acknowledged only if every report with it was handled without raising; a
     handler's exception is logged (logger ``"smsstatus"``) and the batch goes on.
-    Per-item errors go to `on_error`, whose id is acknowledged when it returns True;
-    without `on_error` they are logged and not acknowledged.  A body that cannot be
-    decoded gives an empty `Ack` with status 400.  Bad input never raises.
+    Per-item errors go to `on_error`, whose id is acknowledged when it returns
+    exactly True; without `on_error` they are logged and not acknowledged.  A body
+    that cannot be decoded gives an empty `Ack` with status 400.  Bad input never
+    raises; an async `handler` or `on_error` raises `TypeError` (use `areceive`).
     """
-    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(on_error):
-        raise TypeError("receive() calls its callbacks synchronously: use areceive()")
+    _refuse_async("receive", handler, on_error)
     outcome = _decode_or_refuse(body, format, tz, limits)
     if isinstance(outcome, Ack):
         return outcome
@@ -139,13 +174,8 @@ def receive(
                 taken = True
             except Exception:
                 taken = _handler_failed(item)
-        elif on_error is None:
-            taken = _unhandled_error(item)
         else:
-            try:
-                taken = bool(_call(on_error, item))
-            except Exception:
-                taken = _on_error_failed(item)
+            taken = _handle_error(on_error, item)
         tally.record(item.id_sms, taken)
     return tally.ack(outcome.format)
 
@@ -181,8 +211,135 @@ async def areceive(
                 stored = on_error(item)
                 if inspect.isawaitable(stored):
                     stored = await stored
-                taken = bool(stored)
+                taken = stored is True
             except Exception:
                 taken = _on_error_failed(item)
         tally.record(item.id_sms, taken)
     return tally.ack(outcome.format)
+
+
+# --- one store call per document ------------------------------------------------------
+
+
+def _collapsed(batch: Batch) -> tuple[StatusReport, ...]:
+    return tuple(collapse(batch.reports).values())
+
+
+def _taken(result: object, reports: tuple[StatusReport, ...]) -> frozenset[int]:
+    """The ids of `reports` that a store's `result` says it took."""
+    offered = frozenset(report.id_sms for report in reports)
+    if result is None:
+        return offered
+    if not isinstance(result, Iterable) or isinstance(
+        result, (str, bytes, bytearray, memoryview)
+    ):
+        raise TypeError(f"the store returned {result!r}, not ids or None")
+    ids = set()
+    for id_sms in result:
+        if not isinstance(id_sms, int) or isinstance(id_sms, bool):
+            raise TypeError(f"the store returned {id_sms!r} among its ids")
+        ids.add(id_sms)
+    return offered & ids
+
+
+def _store_failed(reports: tuple[StatusReport, ...]) -> frozenset[int]:
+    logger.exception(
+        "store failed for %d report(s); none is acknowledged, they will come again",
+        len(reports),
+    )
+    return frozenset()
+
+
+def _batch_ack(
+    batch: Batch, taken: frozenset[int], handled_errors: Iterable[bool]
+) -> Ack:
+    tally = _Tally()
+    errors = iter(handled_errors)
+    for item in _in_document_order(batch):
+        if isinstance(item, StatusReport):
+            tally.record(item.id_sms, item.id_sms in taken)
+        else:
+            tally.record(item.id_sms, next(errors))
+    return tally.ack(batch.format)
+
+
+def receive_batch(
+    body: Body,
+    store: Callable[[tuple[StatusReport, ...]], Iterable[int] | None],
+    *,
+    format: Format | str | None = None,
+    tz: tzinfo | None = None,
+    limits: Limits | None = None,
+    on_error: Callable[[ReportError], bool] | None = None,
+) -> Ack:
+    """Decode `body`, call `store` once with its reports collapsed to one per
+    `id_sms`, and return the `Ack` for the gateway.
+
+    `store` gets, for each id, the report no other report of that id in the document
+    supersedes (the first in document order among equals), in the order of each id's
+    first appearance; it is not called when the document holds no report.  It returns
+    the ids it took (others are ignored), or None for all of them.  If it raises, or
+    returns anything else, none is taken (logged with traceback, logger
+    ``"smsstatus"``).  Per-item errors go to `on_error` as in `receive`.  An id is
+    acknowledged only when every item carrying it was taken.  A body that cannot be
+    decoded gives an empty `Ack` with status 400; bad input never raises.  An async
+    `store` or `on_error` raises `TypeError` (use `areceive_batch`).
+
+    With `smsstatus.sql`:
+    ``receive_batch(body, lambda reports: table.save(connection, reports))``.
+    """
+    _refuse_async("receive_batch", store, on_error)
+    outcome = _decode_or_refuse(body, format, tz, limits)
+    if isinstance(outcome, Ack):
+        return outcome
+    reports = _collapsed(outcome)
+    taken = frozenset[int]()
+    if reports:
+        try:
+            taken = _taken(_call(store, reports), reports)
+        except Exception:
+            taken = _store_failed(reports)
+    handled = [_handle_error(on_error, error) for error in outcome.errors]
+    return _batch_ack(outcome, taken, handled)
+
+
+async def areceive_batch(
+    body: Body,
+    store: Callable[
+        [tuple[StatusReport, ...]],
+        Awaitable[Iterable[int] | None] | Iterable[int] | None,
+    ],
+    *,
+    format: Format | str | None = None,
+    tz: tzinfo | None = None,
+    limits: Limits | None = None,
+    on_error: Callable[[ReportError], Awaitable[bool] | bool] | None = None,
+) -> Ack:
+    """`receive_batch` for async views: awaits `store` and `on_error` when they
+    return awaitables.  Same collapsing and acknowledgement rules."""
+    outcome = _decode_or_refuse(body, format, tz, limits)
+    if isinstance(outcome, Ack):
+        return outcome
+    reports = _collapsed(outcome)
+    taken = frozenset[int]()
+    if reports:
+        try:
+            result = store(reports)
+            if inspect.isawaitable(result):
+                result = await result
+            taken = _taken(result, reports)
+        except Exception:
+            taken = _store_failed(reports)
+    handled = []
+    for error in outcome.errors:
+        if on_error is None:
+            handled.append(_unhandled_error(error))
+            continue
+        try:
+            stored = on_error(error)
+            if inspect.isawaitable(stored):
+                stored = await stored
+            handled.append(stored is True)
+        except Exception:
+            handled.append(_on_error_failed(error))
+    return _batch_ack(outcome, taken, handled)

@@ -18,23 +18,35 @@ whose id is missing from its batch's acknowledgement, or whose whole batch was a
 with a non-2xx status, an unreadable body or a transport error (an `OSError` from
 `send`), is sent again, up to `attempts` attempts in all, and is then lost.  Disorder
 (`shuffle`, `duplicate`) is drawn from a private `random.Random(seed)` created for each
-delivery, so a delivery is the same every time for a given seed.
+delivery, so a delivery is the same every time for a given seed.  Each `Attempt` is
+handed to an optional `on_attempt` callback as soon as it is made, which is how the
+``smsstatus replay`` command shows progress and how a callback can end a delivery (by
+raising).
 
 A whole document can be delivered too (pass its bytes instead of reports, as the
 ``smsstatus replay`` command does): the first attempt POSTs it unchanged, bad items
-included, and later attempts re-send what was not acknowledged, reports re-encoded and
+included, when it holds at most `batch_size` items (else in batches, in document
+order), and later attempts re-send what was not acknowledged, reports re-encoded and
 bad items as their raw text.  An item without a readable `id_sms` can never be
 acknowledged; it goes out with the first attempt only and is neither acknowledged nor
 lost.
+
+The samples (`sample_reports`, `sample_histories`, `sample_payload`) draw from a
+private `random.Random(seed)` too; a history's reports each supersede the one before,
+so whatever order and duplicates a delivery adds, a store that keeps the superseding
+report ends with `Histories.latest`.
 """
 
 from __future__ import annotations
 
+import html
 import http.client
 import io
 import json
 import random
+import re
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -61,7 +73,9 @@ __all__ = [
     "Attempt",
     "Delivery",
     "Gateway",
+    "Histories",
     "Send",
+    "sample_histories",
     "sample_payload",
     "sample_reports",
 ]
@@ -84,8 +98,9 @@ class Attempt:
     answer `acknowledged`.
 
     `number` is which attempt this was for the statuses in it (1 for the first); an
-    `error` says why nothing was acknowledged: a non-2xx status, an unreadable
-    answer or a transport error.
+    `error` says why nothing was acknowledged: a non-2xx status (with the first line
+    of the answer, or its HTML title, e.g. ``"HTTP 500: RuntimeError at
+    /sms/statuses"``), an unreadable answer or a transport error.
     """
 
     sent: tuple[int, ...]
@@ -124,9 +139,17 @@ def _chance(instance: Any, attribute: attrs.Attribute[float], value: float) -> N
         raise ValueError(f"duplicate must be a chance from 0.0 to 1.0, not {value!r}")
 
 
-# One item of a delivery: its id and what to send again for it, the report itself or,
-# for a bad item of a replayed document, its raw text.
-_Item = tuple[int, "StatusReport | str"]
+def _seconds(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value < float("inf"):
+        raise ValueError(f"{attribute.name} must be seconds >= 0, not {value!r}")
+
+
+_OnAttempt = Callable[[Attempt], object]
+
+# One item of a delivery: its id (None for an item of a replayed document whose id
+# cannot be read) and what to send for it, the report itself or, for a bad item of a
+# replayed document, its raw text.
+_Item = tuple["int | None", "StatusReport | str"]
 
 
 @attrs.frozen
@@ -138,7 +161,9 @@ class Gateway:
     gateway makes 5), `batch_size` how many statuses one POST holds at most.
     `shuffle` sends each attempt's statuses in a random order, and `duplicate` is the
     chance that a status is sent twice in the same attempt, the disorder real
-    deliveries show.  `seed` makes that disorder the same on every run.
+    deliveries show.  `seed` makes that disorder the same on every run.  `pause` is
+    how many seconds to wait before each attempt after the first (the real gateway's
+    delay is not documented; the default 0 keeps tests fast).
     """
 
     format: Format = attrs.field(default=Format.XML, converter=parse_format)
@@ -147,21 +172,30 @@ class Gateway:
     shuffle: bool = attrs.field(default=False, kw_only=True)
     duplicate: float = attrs.field(default=0.0, kw_only=True, validator=_chance)
     seed: int | None = attrs.field(default=None, kw_only=True)
+    pause: float = attrs.field(default=0.0, kw_only=True, validator=_seconds)
 
-    def deliver(self, send: Send, reports: Iterable[StatusReport] | bytes) -> Delivery:
+    def deliver(
+        self,
+        send: Send,
+        reports: Iterable[StatusReport] | bytes,
+        *,
+        on_attempt: _OnAttempt | None = None,
+    ) -> Delivery:
         """Deliver `reports` through `send` and return what became of them.
 
         `send(body, content_type)` POSTs one batch and returns ``(status, answer)``;
         an `OSError` it raises counts as a transport error and its batch is sent
         again; any other exception propagates.  `reports` may also be a whole
         document (bytes) in this gateway's format: its first attempt is that
-        document unchanged (see the module's documentation).
+        document unchanged (see the module's documentation).  `on_attempt`, if
+        given, is called with each `Attempt` as soon as it is made; an exception it
+        raises ends the delivery and propagates.
         """
         if isinstance(reports, bytes):
             items, first = self._read_payload(reports), reports
         else:
             items, first = [(report.id_sms, report) for report in reports], None
-        return self._run(send, items, first)
+        return self._run(send, items, first, on_attempt)
 
     def deliver_wsgi(
         self,
@@ -169,15 +203,22 @@ class Gateway:
         reports: Iterable[StatusReport] | bytes,
         *,
         path: str = "/",
+        host: str = "testserver",
+        on_attempt: _OnAttempt | None = None,
     ) -> Delivery:
         """Deliver `reports` to a WSGI `app` (Django's, Flask's...), called
         in-process with a POST to `path` (which may hold a query string).
 
-        The request's host is ``testserver``, the name Django's test setup allows.
-        An exception raised by the app propagates, as in the frameworks' own test
-        clients, so its traceback shows in your test.
+        `host` is the request's ``Host`` (maybe with a ``:port``).  The default,
+        ``testserver``, is the name Django's test runner (and pytest-django) adds
+        to ``ALLOWED_HOSTS``; outside it, pass a name your ``ALLOWED_HOSTS``
+        holds, such as ``"localhost"``, which Django allows with ``DEBUG`` on and
+        ``ALLOWED_HOSTS`` empty.  An exception raised by the app propagates, as
+        in the frameworks' own test clients, so its traceback shows in your test.
         """
-        return self.deliver(_wsgi_sender(app, path), reports)
+        return self.deliver(
+            _wsgi_sender(app, path, host), reports, on_attempt=on_attempt
+        )
 
     def deliver_http(
         self,
@@ -185,58 +226,73 @@ class Gateway:
         reports: Iterable[StatusReport] | bytes,
         *,
         timeout: float = 10.0,
+        on_attempt: _OnAttempt | None = None,
     ) -> Delivery:
         """Deliver `reports` to a running server with real HTTP POSTs to `url`
         (``http://`` or ``https://``).
 
         Redirects are not followed (they count as a non-2xx answer); a refused
         connection, a timeout after `timeout` seconds or a broken answer is a
-        transport error.
+        transport error.  The `OSError` behind a transport error is raised from
+        the sender as itself (`ConnectionRefusedError` for a refused connection),
+        so a `Send` wrapped around `deliver`'s can tell them apart.
         """
-        return self.deliver(_http_sender(url, timeout), reports)
+        return self.deliver(_http_sender(url, timeout), reports, on_attempt=on_attempt)
 
     def _read_payload(self, payload: bytes) -> list[_Item]:
         batch = decode(payload, format=self.format)
-        items: list[_Item] = []
-        for item in _in_document_order(batch):
-            if isinstance(item, StatusReport):
-                items.append((item.id_sms, item))
-            elif item.id_sms is not None:
-                items.append((item.id_sms, item.raw))
-        return items
+        return [
+            (item.id_sms, item if isinstance(item, StatusReport) else item.raw)
+            for item in _in_document_order(batch)
+        ]
 
-    def _run(self, send: Send, items: Sequence[_Item], first: bytes | None) -> Delivery:
+    def _run(
+        self,
+        send: Send,
+        items: Sequence[_Item],
+        first: bytes | None,
+        on_attempt: _OnAttempt | None,
+    ) -> Delivery:
         rng = random.Random(self.seed)
         pending = list(range(len(items)))
         log: list[Attempt] = []
         for number in range(1, self.attempts + 1):
             if number == 1 and first is not None:
-                posts = [(pending, first)]
+                # A replayed document goes out as given, if one POST may hold it.
+                fits = len(items) <= self.batch_size
+                posts = [(pending, first)] if fits else self._batches(items, pending)
             elif pending:
-                order = self._disorder(pending, rng)
-                batches = [
-                    order[start : start + self.batch_size]
-                    for start in range(0, len(order), self.batch_size)
-                ]
-                posts = [
-                    (batch, _document(self.format, [items[i][1] for i in batch]))
-                    for batch in batches
-                ]
+                if number > 1 and self.pause:
+                    time.sleep(self.pause)
+                posts = self._batches(items, self._disorder(pending, rng))
             else:
                 break
             taken: set[int] = set()
             for batch, body in posts:
-                attempt = self._post(send, body, [items[i][0] for i in batch], number)
+                sent = [id_sms for i in batch if (id_sms := items[i][0]) is not None]
+                attempt = self._post(send, body, sent, number)
                 log.append(attempt)
+                if on_attempt is not None:
+                    on_attempt(attempt)
                 acknowledged = set(attempt.acknowledged)
                 taken.update(i for i in batch if items[i][0] in acknowledged)
-            pending = [i for i in pending if i not in taken]
-        lost = frozenset(items[i][0] for i in pending)
-        return Delivery(
-            acknowledged=frozenset(item[0] for item in items) - lost,
-            lost=lost,
-            attempts=tuple(log),
-        )
+            # An item without an id can never be acknowledged: it goes out once.
+            pending = [i for i in pending if i not in taken and items[i][0] is not None]
+        ids = frozenset(id_sms for id_sms, _ in items if id_sms is not None)
+        lost = frozenset(id_sms for i in pending if (id_sms := items[i][0]) is not None)
+        return Delivery(acknowledged=ids - lost, lost=lost, attempts=tuple(log))
+
+    def _batches(
+        self, items: Sequence[_Item], order: list[int]
+    ) -> list[tuple[list[int], bytes]]:
+        batches = [
+            order[start : start + self.batch_size]
+            for start in range(0, len(order), self.batch_size)
+        ]
+        return [
+            (batch, _document(self.format, [items[i][1] for i in batch]))
+            for batch in batches
+        ]
 
     def _disorder(self, pending: list[int], rng: random.Random) -> list[int]:
         order = list(pending)
@@ -255,7 +311,9 @@ class Gateway:
                 sent, None, (), number=number, error=f"transport error: {exc}"
             )
         if not 200 <= status < 300:
-            return Attempt(sent, status, (), number=number, error=f"HTTP {status}")
+            gist = _first_line(answer)
+            error = f"HTTP {status}: {gist}" if gist else f"HTTP {status}"
+            return Attempt(sent, status, (), number=number, error=error)
         try:
             answered = decode_ack(answer, self.format)
         except DecodeError as exc:
@@ -266,6 +324,28 @@ class Gateway:
         # The gateway matches the answer against what it sent: other ids mean nothing.
         acknowledged = tuple(dict.fromkeys(i for i in answered if i in wanted))
         return Attempt(sent, status, acknowledged, number=number)
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+# Enough of an error answer to say what went wrong on one line of a report.
+_GIST_LENGTH = 200
+
+
+def _first_line(answer: bytes) -> str:
+    """What an error answer says, in one line: its HTML title (Django's and
+    Werkzeug's error pages name the exception there) or its first line with text."""
+    head = answer[:65536]
+    title = _TITLE.search(head)
+    text = (title.group(1) if title else head).decode("utf-8", "replace")
+    lines = [" ".join(text.split())] if title else text.splitlines()
+    for line in lines:
+        words = " ".join(html.unescape(_TAG.sub(" ", line)).split())
+        if words:
+            if len(words) > _GIST_LENGTH:
+                return words[: _GIST_LENGTH - 3] + "..."
+            return words
+    return ""
 
 
 def _document(format: Format, pieces: Sequence[StatusReport | str]) -> bytes:
@@ -285,10 +365,17 @@ def _document(format: Format, pieces: Sequence[StatusReport | str]) -> bytes:
     return "".join([*lines[:2], *middle, lines[-1]]).encode("utf-8")
 
 
-def _wsgi_sender(app: WSGIApplication, path: str) -> Send:
+def _wsgi_sender(app: WSGIApplication, path: str, host: str) -> Send:
     if not path.startswith("/"):
         raise ValueError(f"path must start with '/', not {path!r}")
     path, _, query = path.partition("?")
+    try:
+        where = urllib.parse.urlsplit(f"//{host}")
+        server_name, port = where.hostname, where.port
+    except ValueError:
+        server_name = None
+    if not server_name or where.path or where.query or where.username is not None:
+        raise ValueError(f"host must be a host name, maybe with :port, not {host!r}")
 
     def send(body: bytes, content_type: str) -> tuple[int, bytes]:
         environ: WSGIEnvironment = {
@@ -299,10 +386,10 @@ def _wsgi_sender(app: WSGIApplication, path: str) -> Send:
             "QUERY_STRING": query,
             "CONTENT_TYPE": content_type,
             "CONTENT_LENGTH": str(len(body)),
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
+            "SERVER_NAME": server_name,
+            "SERVER_PORT": str(port or 80),
             "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "testserver",
+            "HTTP_HOST": host,
             "HTTP_USER_AGENT": _USER_AGENT,
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
@@ -363,7 +450,10 @@ def _http_sender(url: str, timeout: float) -> Send:
             with error:
                 return error.code, error.read()
         except urllib.error.URLError as exc:  # unreachable: keep just the reason
-            raise ConnectionError(str(exc.reason)) from exc
+            reason = exc.reason
+            if not isinstance(reason, OSError):
+                reason = ConnectionError(str(reason))
+            raise reason from exc
         except http.client.HTTPException as exc:  # a broken answer
             raise ConnectionError(f"broken answer: {exc!r}") from exc
 
@@ -420,6 +510,92 @@ def sample_reports(count: int, *, seed: int | None = None) -> list[StatusReport]
     return reports
 
 
+_S, _P, _D = Status.SEND, Status.PARTLY_DELIVER, Status.DELIVER
+_N, _E, _R = Status.NOT_DELIVER, Status.EXPIRED, Status.READ
+# The paths a message's statuses take, with how often each shows up: each step is
+# (state, sms, viber), and each is strictly further along than the one before it
+# (`StatusReport.supersedes`), so the last step is what a store ends with.
+_PATHS: tuple[
+    tuple[int, tuple[tuple[Status, Status | None, Status | None], ...]], ...
+] = (
+    # SMS only.
+    (28, ((_S, _S, None), (_D, _D, None))),
+    (5, ((_S, _S, None), (_N, _N, None))),
+    (4, ((_S, _S, None), (_E, _E, None))),
+    (4, ((_S, _S, None), (_P, _P, None), (_D, _D, None))),
+    (2, ((_S, _S, None), (_P, _P, None))),
+    (4, ((_S, _S, None),)),
+    # Viber only.
+    (20, ((_S, None, _S), (_D, None, _D), (_R, None, _R))),
+    (12, ((_S, None, _S), (_D, None, _D))),
+    (3, ((_S, None, _S), (_R, None, _R))),
+    (4, ((_S, None, _S), (_E, None, _E))),
+    (2, ((_S, None, _S),)),
+    # Viber did not reach the phone: the gateway fell back to SMS.
+    (6, ((_S, None, _S), (_D, _D, _E))),
+    (3, ((_S, None, _S), (_P, _P, _N), (_D, _D, _N))),
+    (2, ((_S, None, _S), (_N, _N, _E))),
+    (1, ((_S, None, _S), (_E, _E, _N))),
+)
+# Seconds from one status to the next, by the state reached.
+_DELAYS = {
+    _P: (5, 120),
+    _D: (2, 90),
+    _N: (5, 600),
+    _R: (10, 3600),
+    _E: (3600, 86400),
+}
+
+
+@attrs.frozen
+class Histories:
+    """Messages' statuses over their lifetime, from `sample_histories`.
+
+    `reports` holds every status of every message, in the order the gateway
+    reports them (by time, ``send`` first).  `latest` maps each `id_sms` to its
+    message's last report, the one that supersedes all the others: what a store
+    that keeps the superseding report holds once `reports` are all delivered, in
+    whatever order and with whatever duplicates.
+    """
+
+    reports: tuple[StatusReport, ...]
+    latest: dict[int, StatusReport]
+
+
+def sample_histories(count: int, *, seed: int | None = None) -> Histories:
+    """The statuses of `count` messages along plausible paths, several per message:
+    send, then deliver, then read; send, then expired; send, then partly_deliver,
+    then deliver; Viber failing over to SMS; some still at send.
+
+    Ids climb from a random message number with small gaps, messages go out a few
+    seconds apart, ``send`` has no time, and each later status comes a plausible
+    while after the one before.  The same `seed` gives the same histories.
+    """
+    if count < 0:
+        raise ValueError(f"count must not be negative, got {count}")
+    rng = random.Random(seed)
+    id_sms = rng.randrange(1_000_000, 9_000_000)
+    start = _START + timedelta(days=rng.randrange(365))
+    weights = [weight for weight, _ in _PATHS]
+    timeline: list[tuple[datetime, int, StatusReport]] = []
+    latest: dict[int, StatusReport] = {}
+    for _ in range(count):
+        id_sms += rng.choice((1, 1, 1, 2, 3))
+        start += timedelta(seconds=rng.randrange(0, 9))
+        at = start
+        path = rng.choices(_PATHS, weights)[0][1]
+        for step, (state, sms, viber) in enumerate(path):
+            if step:
+                at += timedelta(seconds=rng.randint(*_DELAYS[state]))
+            report = StatusReport(
+                id_sms, None if state is _S else at, state, sms=sms, viber=viber
+            )
+            timeline.append((at, len(timeline), report))
+        latest[id_sms] = report
+    timeline.sort(key=lambda entry: entry[:2])
+    return Histories(tuple(entry[2] for entry in timeline), latest)
+
+
 # Deliberately bad values, one field each; the id stays readable so that the item can
 # be acknowledged once the application stores it.
 _BAD_FIELDS = (
@@ -432,26 +608,38 @@ _BAD_FIELDS = (
 
 
 def sample_payload(
-    count: int, format: Format | str = "xml", *, seed: int | None = None, bad: int = 0
+    count: int,
+    format: Format | str = "xml",
+    *,
+    seed: int | None = None,
+    bad: int = 0,
+    histories: bool = False,
 ) -> bytes:
     """A realistic gateway document of `count` items, `bad` of them deliberately
     bad (an impossible date, a time in another shape, an unknown or missing status,
     an unknown leg status), at random places.
 
-    The reports are `sample_reports(count, seed=seed)`; as in the gateway's own JSON
-    documents, JSON items carry no ``sms`` / ``viber`` fields.
+    The reports are `sample_reports(count, seed=seed)`, or with `histories` the
+    ``reports`` of `sample_histories(count, seed=seed)` (then `count` is the number
+    of messages, and the document holds several items for most of them); as in the
+    gateway's own JSON documents, JSON items carry no ``sms`` / ``viber`` fields.
     """
     chosen = parse_format(format)
-    if not 0 <= bad <= count:
-        raise ValueError(f"bad must be from 0 to count ({count}), got {bad}")
-    reports = sample_reports(count, seed=seed)
+    if histories:
+        reports = list(sample_histories(count, seed=seed).reports)
+    else:
+        reports = sample_reports(count, seed=seed)
+    if not 0 <= bad <= len(reports):
+        raise ValueError(
+            f"bad must be from 0 to the number of items ({len(reports)}), got {bad}"
+        )
     rng = random.Random(seed)
     kinds: tuple[tuple[str, str], ...] = _BAD_FIELDS
     if chosen is Format.JSON:
         reports = [attrs.evolve(r, sms=None, viber=None) for r in reports]
         kinds = tuple(kind for kind in _BAD_FIELDS if kind[0] != "sms")
     pieces: list[StatusReport | str] = list(reports)
-    for at in rng.sample(range(count), bad):
+    for at in rng.sample(range(len(reports)), bad):
         pieces[at] = _bad_item(reports[at], rng.choice(kinds), chosen)
     return _document(chosen, pieces)
 

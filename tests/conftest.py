@@ -1,4 +1,6 @@
-"""Shared test configuration: the hypothesis profiles, and a real HTTP server.
+"""Shared test configuration: the hypothesis profiles, a real HTTP server, and the
+two databases every `StatusTable` test runs on (SQLite, and a real PostgreSQL server
+the session starts and stops itself: see ``_postgres.py``).
 
 ``dev`` (the default) explores with fresh random examples on every run; ``ci``
 (chosen when the environment variable ``CI`` is set, or with
@@ -9,13 +11,18 @@ two cores.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import _postgres
 import pytest
+from _postgres import Database
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -62,3 +69,60 @@ def serve() -> Iterator[Callable[[Any], str]]:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+@pytest.fixture(scope="session")
+def postgresql() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the whole session: its connection string.
+
+    Without one on this machine the PostgreSQL tests are skipped, saying so; when the
+    environment variable ``CI`` is set (CI installs the server) that is an error.
+    """
+    reason = _postgres.missing_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
+        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
+    with _postgres.throwaway_server() as conninfo:
+        yield conninfo
+
+
+_schemas = itertools.count()
+
+
+@contextmanager
+def _new_schema(conninfo: str) -> Iterator[Database]:
+    import psycopg
+
+    schema = f"test_{os.getpid()}_{next(_schemas)}"
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        yield Database("postgresql", conninfo, schema)
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database of each kind: a new SQLite file, or a new schema on the
+    session's PostgreSQL server, dropped after the test."""
+    if request.param == "sqlite":
+        yield Database("sqlite", str(tmp_path / "statuses.sqlite3"))
+    else:
+        with _new_schema(request.getfixturevalue("postgresql")) as database:
+            yield database
+
+
+@pytest.fixture
+def postgresql_database(postgresql: str) -> Iterator[Database]:
+    """An empty schema on the session's PostgreSQL server, for the tests of what
+    only PostgreSQL has."""
+    with _new_schema(postgresql) as database:
+        yield database
+
+
+@pytest.fixture
+def connection(database: Database) -> Iterator[Any]:
+    """A connection to `database`, closed after the test."""
+    connection = database.connect()
+    yield connection
+    connection.close()

@@ -1,4 +1,5 @@
-"""bench/bench.py, run at a tiny size so that it cannot rot.
+"""bench/bench.py, bench/store.py and bench/load.py, run at a tiny size so that they
+cannot rot.
 
 The benchmark's figures depend on the machine, so this checks the shape of its report
 (every table, row and column is there and every figure is a number), never a speed.
@@ -13,6 +14,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
+from _postgres import Database
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
 # The rows of the time table, and for each optional peer the package it needs.
@@ -167,3 +169,60 @@ def test_every_target_gets_a_verdict(report: str) -> None:
     assert verdicts[9:11] == ["SKIP"] * 2  # memory targets are set at 100 000 items
     assert lines[11].split(" ", 1)[1].startswith("import vs pydantic: ")
     assert verdicts[11] in {"PASS", "FAIL"}
+
+
+# --- bench/store.py and bench/load.py, the storage benchmarks ---------------------
+
+BENCH = SCRIPT.parent
+
+
+def run_bench(script: str, database: Database, *argv: str) -> str:
+    where = ["--databases", database.kind]
+    if database.kind == "postgresql":
+        where += ["--dsn", database.target]
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *where, *argv],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_store_bench_reports_every_case(database: Database) -> None:
+    report = run_bench(
+        "store.py", database, "--sizes", "30,60", "--document", "10", "--rounds", "1"
+    )
+    assert report.startswith("smsstatus storage benchmark: Python ")
+    header, *rows = table(report, "Statuses stored per second")
+    assert header == ["database", "case", "N=30", "N=60"]
+    assert [row[1] for row in rows] == [
+        "decode only",
+        "per-report handler",
+        "batch",
+        "batch, 1 000-status documents",
+    ]
+    for row in rows:
+        assert all(re.fullmatch(r"\d+", cell) and int(cell) > 0 for cell in row[2:])
+    header, *rows = table(report, "Ratio, batch / per-report handler")
+    assert len(rows) == 1
+    assert all(NUMBER.fullmatch(cell) for cell in rows[0][1:]), rows
+    verdicts = report.split("## Targets", 1)[1].strip().splitlines()
+    assert len(verdicts) == (4 if database.kind == "postgresql" else 2)
+    assert all(line.split(" ", 1)[0] in {"PASS", "FAIL"} for line in verdicts)
+
+
+def test_load_run_loses_nothing(database: Database) -> None:
+    report = run_bench(
+        "load.py", database, "--messages", "60", "--senders", "4", "--workers", "2"
+    )
+    (row,) = [
+        line
+        for line in report.splitlines()
+        if line.startswith("| ") and "|---" not in line
+    ][1:]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[-2:] == ["0", "0"]  # ids lost, rows wrong
+    assert report.rstrip().endswith("PASS: no id lost, every row exact")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import socket
+import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 import smsstatus
 from smsstatus import Format, ReportError, StatusReport
 from smsstatus._cli import main
-from smsstatus.testing import sample_payload
+from smsstatus.testing import Send, sample_histories, sample_payload
 
 # --- sample ------------------------------------------------------------------------
 
@@ -57,7 +59,9 @@ def test_sample_refuses_more_bad_items_than_items(
     assert main(["sample", "--count", "2", "--bad", "3"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == "smsstatus: bad must be from 0 to count (2), got 3\n"
+    assert captured.err == (
+        "smsstatus: bad must be from 0 to the number of items (2), got 3\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -130,7 +134,7 @@ def test_replay_shows_bad_items_retried_then_lost_and_exits_1(
     payload = sample_payload(6, "xml", seed=2, bad=2)
     bad = sorted(e.id_sms for e in smsstatus.decode(payload).errors)
     shown = " ".join(map(str, bad))
-    assert main(["replay", url, write_payload(tmp_path, payload)]) == 1
+    assert main(["replay", url, write_payload(tmp_path, payload), "--pause", "0"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "attempt 1: sent 6, HTTP 200, acknowledged 4"
     for number in range(2, 6):
@@ -151,7 +155,7 @@ def test_replay_reads_stdin_and_honours_attempts(
     url = serve(endpoint(keep_errors=False))
     payload = sample_payload(3, "json", seed=3, bad=1)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(payload)))
-    assert main(["replay", url, "--attempts", "2"]) == 1
+    assert main(["replay", url, "--attempts", "2", "--pause", "0"]) == 1
     out = capsys.readouterr().out
     assert out.count("attempt ") == 2
     assert "lost after 2 attempts: " in out
@@ -166,11 +170,11 @@ def test_replay_of_an_item_without_an_id_says_it_cannot_be_acknowledged(
     payload = b'[{"id_sms": "1", "time": "", "state": "send"}, {"state": "send"}]'
     assert main(["replay", url, write_payload(tmp_path, payload)]) == 0
     out = capsys.readouterr().out
-    assert "item 1 has no readable id_sms: it went out once and can never be" in out
+    assert "the item at index 1 has no readable id_sms: it went out once and" in out
     assert out.endswith("nothing lost: 1 acknowledged\n")
 
 
-def test_replay_to_a_server_that_is_down_exits_2(
+def test_replay_to_a_server_that_is_down_gives_up_at_once_with_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with socket.socket() as probe:
@@ -178,11 +182,60 @@ def test_replay_to_a_server_that_is_down_exits_2(
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/sms"
     path = write_payload(tmp_path, sample_payload(2, seed=1))
-    assert main(["replay", url, path, "--attempts", "2", "--timeout", "2"]) == 2
+    started = time.monotonic()
+    assert main(["replay", url, path, "--pause", "30"]) == 2
+    assert time.monotonic() - started < 30  # no pause: there was no second attempt
     captured = capsys.readouterr()
-    assert captured.out.count("transport error") == 2
-    assert captured.err.startswith(f"smsstatus: {url}: transport error: ")
-    assert captured.err.count("\n") == 1
+    assert captured.out == ""
+    assert captured.err == (
+        f"smsstatus: cannot connect to {url}: Connection refused (is the server "
+        "running?); gave up without retrying\n"
+    )
+
+
+def replay_through(send: Send, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Makes ``replay`` post through `send` instead of HTTP, whatever the URL."""
+    monkeypatch.setattr("smsstatus._cli._http_sender", lambda url, timeout: send)
+
+
+def test_replay_gives_up_at_once_on_an_unknown_host(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    posts = []
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        posts.append(body)
+        raise socket.gaierror(-2, "Name or service not known")
+
+    replay_through(send, monkeypatch)
+    path = write_payload(tmp_path, sample_payload(2, seed=1))
+    assert main(["replay", "http://nowhere.invalid/", path]) == 2
+    assert len(posts) == 1
+    assert capsys.readouterr().err == (
+        "smsstatus: cannot connect to http://nowhere.invalid/: Name or service not "
+        "known (is the server running?); gave up without retrying\n"
+    )
+
+
+def test_replay_exits_2_when_the_last_attempt_failed_in_transport(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        raise TimeoutError("timed out")
+
+    replay_through(send, monkeypatch)
+    path = write_payload(tmp_path, sample_payload(2, seed=1))
+    args = ["replay", "http://127.0.0.1:9/", path, "--attempts", "3", "--pause", "0"]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out.count("transport error: timed out") == 3
+    assert captured.err == (
+        "smsstatus: http://127.0.0.1:9/: transport error: timed out\n"
+    )
 
 
 def test_replay_is_1_when_the_server_answers_errors(
@@ -192,11 +245,14 @@ def test_replay_is_1_when_the_server_answers_errors(
 ) -> None:
     def broken(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         start_response("500 Internal Server Error", [])
-        return [b"boom"]
+        return [b"\n  boom: the view fell over\nTraceback (most recent call last):\n"]
 
     path = write_payload(tmp_path, sample_payload(2, seed=1))
     assert main(["replay", serve(broken), path, "--attempts", "1"]) == 1
-    assert "attempt 1: sent 2, HTTP 500, acknowledged 0" in capsys.readouterr().out
+    assert (
+        "attempt 1: sent 2, HTTP 500: boom: the view fell over, acknowledged 0"
+        in capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize(
@@ -229,3 +285,193 @@ def test_decode_still_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["decode", write_payload(tmp_path, payload)]) == 1
     assert "3 reports, 1 error (json)" in capsys.readouterr().out
     assert isinstance(smsstatus.decode(payload).reports[0], StatusReport)
+
+
+# --- replay's options ----------------------------------------------------------------
+
+
+def counting_endpoint(sizes: list[int]) -> Callable[..., Iterable[bytes]]:
+    """Takes every report, noting how many items each POST held."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        batch = smsstatus.decode(body)
+        sizes.append(len(batch.reports) + len(batch.errors))
+        ack = smsstatus.receive(body, lambda report: None, on_error=lambda e: True)
+        start_response(f"{ack.status} OK", list(ack.headers.items()))
+        return [ack.body]
+
+    return app
+
+
+def test_replay_batch_size_splits_every_attempt(
+    serve: Callable[[Any], str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sizes: list[int] = []
+    url = serve(counting_endpoint(sizes))
+    path = write_payload(tmp_path, sample_payload(30, "json", seed=1, bad=3))
+    assert main(["replay", url, path, "--batch-size", "8"]) == 0
+    assert sizes == [8, 8, 8, 6]
+    out = capsys.readouterr().out
+    assert out.count("attempt 1: sent ") == 4
+    assert out.endswith("nothing lost: 30 acknowledged\n")
+
+
+def test_replay_format_forces_the_documents_format(
+    serve: Callable[[Any], str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = serve(counting_endpoint([]))
+    path = write_payload(tmp_path, sample_payload(3, "xml", seed=1))
+    assert main(["replay", url, path, "--format", "xml"]) == 0
+    assert main(["replay", url, path, "--format", "json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("smsstatus: ")
+    assert "JSON" in captured.err
+
+
+def test_replay_pauses_between_attempts(
+    serve: Callable[[Any], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("smsstatus.testing.time.sleep", slept.append)
+    url = serve(endpoint(keep_errors=False))
+    path = write_payload(tmp_path, sample_payload(4, seed=1, bad=1))
+    assert main(["replay", url, path, "--pause", "0.25"]) == 1
+    assert slept == [0.25] * 4
+    slept.clear()
+    assert main(["replay", url, path]) == 1
+    assert slept == [1.0] * 4  # the default
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--batch-size", "0"],
+        ["--pause", "-1"],
+        ["--pause", "soon"],
+        ["--pause", "inf"],
+        ["--timeout", "0"],
+        ["--format", "csv"],
+    ],
+)
+def test_replay_usage_errors(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(["replay", "http://127.0.0.1:9/", *args])
+    assert exit.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("tty", "flag", "shown"),
+    [
+        (False, None, False),
+        (True, None, True),
+        (False, "--progress", True),
+        (True, "--no-progress", False),
+    ],
+)
+def test_replay_progress_shows_on_a_terminal_or_when_asked(
+    tty: bool,
+    flag: str | None,
+    shown: bool,
+    serve: Callable[[Any], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stderr = Terminal() if tty else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    url = serve(endpoint(keep_errors=False))
+    path = write_payload(tmp_path, sample_payload(12, seed=4, bad=2))
+    args = ["replay", url, path, "--batch-size", "5", "--pause", "0"]
+    assert main(args + ([flag] if flag else [])) == 1
+    progress = stderr.getvalue()
+    assert capsys.readouterr().out.endswith("\n")  # the report is on stdout
+    if not shown:
+        assert progress == ""
+    elif tty:
+        # One line rewritten in place, wiped at the end.
+        first = "attempt 1: 5 sent, 3 of 12 ids acknowledged"
+        assert progress.startswith(f"\r{first}")
+        assert "\n" not in progress
+        assert progress.endswith(f"\r{' ' * len(first)}\r")
+    else:
+        # The first line at once, the last one at the end.
+        assert progress.splitlines() == [
+            "attempt 1: 5 sent, 3 of 12 ids acknowledged",
+            "attempt 5: 2 sent, 10 of 12 ids acknowledged",
+        ]
+
+
+def test_replay_interrupted_still_tells_what_was_done(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    calls: list[bytes] = []
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(body)
+        return 200, smsstatus.build_ack([], "xml").body
+
+    replay_through(send, monkeypatch)
+    path = write_payload(tmp_path, sample_payload(2, seed=1))
+    assert main(["replay", "http://127.0.0.1:9/", path, "--pause", "0"]) == 130
+    out = capsys.readouterr().out
+    assert out.startswith("attempt 1: sent 2, HTTP 200, acknowledged 0\n")
+    assert "lost" not in out
+
+
+# --- sample --histories ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("format", ["xml", "json"])
+def test_sample_histories(format: str, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sample", "--histories", "--count", "40", "--seed", "3", "--format", format]
+    assert main(args) == 0
+    batch = smsstatus.decode(capsys.readouterr().out)
+    histories = sample_histories(40, seed=3)
+    assert len(batch.reports) == len(histories.reports) > 40
+    assert [r.id_sms for r in batch.reports] == [r.id_sms for r in histories.reports]
+    assert main([*args, "--bad", "5"]) == 0
+    assert len(smsstatus.decode(capsys.readouterr().out).errors) == 5
+
+
+def test_replay_progress_of_a_single_post_is_one_line(
+    serve: Callable[[Any], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    url = serve(endpoint(keep_errors=True))
+    path = write_payload(tmp_path, sample_payload(3, seed=4))
+    assert main(["replay", url, path, "--progress", "--timeout", "5"]) == 0
+    assert stderr.getvalue() == "attempt 1: 3 sent, 3 of 3 ids acknowledged\n"
+    assert capsys.readouterr().out.endswith("nothing lost: 3 acknowledged\n")
+
+
+def test_replay_progress_on_a_terminal_leaves_nothing_when_nothing_was_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stderr = Terminal()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write_payload(tmp_path, sample_payload(2, seed=1))
+    assert main(["replay", f"http://127.0.0.1:{port}/", path]) == 2
+    assert stderr.getvalue().startswith("smsstatus: cannot connect to ")

@@ -1,9 +1,12 @@
-"""The code on the manual's pages (docs/*.md) runs and says what the pages show.
+"""The code on the manual's pages (docs/*.md) and in README.md runs and says what
+the pages show.
 
 - ``pycon`` blocks are doctests, run page by page with the page's names shared;
 - ``xml`` and ``json`` blocks are gateway documents and must decode without errors;
 - ``console`` blocks: each ``$ smsstatus ...`` command is run and must print exactly
-  the lines under it (commands with pipes or redirections are left to the reader);
+  the lines under it; commands with pipes or redirections, and ``replay`` (which
+  needs a server), are not run, but every ``smsstatus`` command shown, in a pipe or
+  not, must be one the command line accepts;
 - ``python`` blocks must at least compile;
 - the plain WSGI example (docs/examples/wsgi_statuses.py) is delivered to.
 
@@ -25,7 +28,7 @@ import pytest
 
 import smsstatus
 from smsstatus import Status, StatusReport
-from smsstatus._cli import main
+from smsstatus._cli import _parser, main
 from smsstatus.testing import Gateway, sample_reports
 
 ROOT = Path(__file__).parents[1]
@@ -46,7 +49,7 @@ class Block(NamedTuple):
 
 def blocks() -> list[Block]:
     found = []
-    for path in sorted(DOCS.glob("*.md")):
+    for path in [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]:
         lines = path.read_text(encoding="utf-8").splitlines()
         start = lang = None
         for number, line in enumerate(lines, 1):
@@ -97,21 +100,59 @@ def test_documents_shown_decode(block: Block) -> None:
     assert not batch.errors
 
 
-def commands() -> list[tuple[str, list[str], str]]:
-    """The smsstatus commands shown in console blocks, with their shown output."""
+def shown_commands() -> list[tuple[str, str, str]]:
+    """Every command shown in console blocks (continuation lines joined), with the
+    output shown under it."""
     found = []
     for block in of("console"):
         for shown in re.split(r"^\$ ", block.text, flags=re.MULTILINE)[1:]:
             command, _, output = shown.partition("\n")
-            if set("|<>\\;&").intersection(command):
-                continue  # a pipeline or redirection: not run
-            argv = shlex.split(command)
-            if argv[0] == "smsstatus":
-                found.append((block.id, argv[1:], output))
+            while command.endswith("\\"):
+                more, _, output = output.partition("\n")
+                command = command[:-1] + more
+            found.append((block.id, command, output))
+    return found
+
+
+def commands() -> list[tuple[str, list[str], str]]:
+    """The smsstatus commands to run, with their shown output."""
+    found = []
+    for where, command, output in shown_commands():
+        if set("|<>;&").intersection(command):
+            continue  # a pipeline or redirection: not run
+        argv = shlex.split(command)
+        if argv[0] == "smsstatus" and argv[1] != "replay":
+            found.append((where, argv[1:], output))
+    return found
+
+
+def every_smsstatus_command() -> list[tuple[str, list[str]]]:
+    """Each smsstatus command shown anywhere, pipelines included, redirections and
+    comments left out."""
+    found = []
+    for where, command, _ in shown_commands():
+        for part in command.split("|"):
+            argv = shlex.split(re.sub(r"[0-9]?[<>]&?\s*\S+", "", part), comments=True)
+            if argv and argv[0] == "smsstatus":
+                found.append((where, argv[1:]))
     return found
 
 
 COMMANDS = commands()
+EVERY_COMMAND = every_smsstatus_command()
+
+
+def test_the_pages_show_commands() -> None:
+    assert len(COMMANDS) >= 5
+    assert {argv[0] for _, argv in EVERY_COMMAND} >= {"decode", "sample", "replay"}
+
+
+@pytest.mark.parametrize(
+    ("where", "argv"), EVERY_COMMAND, ids=[c[0] for c in EVERY_COMMAND]
+)
+def test_every_command_shown_is_accepted(where: str, argv: list[str]) -> None:
+    args = _parser().parse_args(argv)  # a usage error exits, failing the test
+    assert callable(args.run)
 
 
 @pytest.mark.parametrize(

@@ -243,16 +243,12 @@ def test_on_error_chooses_per_item() -> None:
     assert acked(ack) == (10, 12, 13)
 
 
-def test_on_error_result_is_taken_for_its_truth() -> None:
-    truthy: Any = lambda error: "stored"  # noqa: E731
-    falsy: Any = lambda error: None  # noqa: E731
-    assert acked(receive(MIXED[Format.JSON], Store(), on_error=truthy)) == (
-        10,
-        11,
-        12,
-        13,
-    )
-    assert acked(receive(MIXED[Format.JSON], Store(), on_error=falsy)) == (10, 12)
+@pytest.mark.parametrize("result", ["stored", "no", 1, [1], object(), None, False])
+def test_on_error_acknowledges_only_when_it_returns_exactly_true(result) -> None:
+    ack = receive(MIXED[Format.JSON], Store(), on_error=lambda error: result)
+    assert acked(ack) == (10, 12)
+    ack = receive(MIXED[Format.JSON], Store(), on_error=lambda error: True)
+    assert acked(ack) == (10, 11, 12, 13)
 
 
 def test_on_error_raising_is_logged_and_not_acknowledged(
@@ -387,6 +383,22 @@ def test_receive_refuses_coroutine_functions() -> None:
         receive(encode_xml(REPORTS), Store(), on_error=on_error)  # type: ignore[arg-type]
 
 
+def test_receive_refuses_objects_whose_call_is_async() -> None:
+    # Called, such an object only returns a coroutine: every report would fail
+    # and the gateway would get an empty 200 forever.  It is a programming error.
+    class AsyncOnError:
+        async def __call__(self, error: ReportError) -> bool:
+            return True
+
+    with pytest.raises(TypeError, match="areceive"):
+        receive(encode_xml(REPORTS), AsyncStore())
+    with pytest.raises(TypeError, match="areceive"):
+        receive(encode_xml(REPORTS), Store(), on_error=AsyncOnError())  # type: ignore[arg-type]
+    assert acked(receive(encode_xml(REPORTS), Store())) == tuple(
+        dict.fromkeys(r.id_sms for r in REPORTS)
+    )
+
+
 def test_receive_does_not_ack_what_an_awaitable_returning_handler_got(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -395,7 +407,7 @@ def test_receive_does_not_ack_what_an_awaitable_returning_handler_got(
     # (an un-awaited one would warn, and warnings are errors here).
     store = AsyncStore()
     with caplog.at_level(logging.ERROR, logger="smsstatus"):
-        ack = receive(encode_xml(REPORTS), store)
+        ack = receive(encode_xml(REPORTS), lambda report: store(report))
     assert ack.ids == ()
     assert store.seen == []
     records = smsstatus_records(caplog)

@@ -4,6 +4,7 @@ and its WSGI and HTTP transports."""
 from __future__ import annotations
 
 import collections
+import itertools
 import random
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import smsstatus
@@ -22,6 +24,10 @@ from smsstatus.testing import (
     Attempt,
     Delivery,
     Gateway,
+    Histories,
+    _first_line,
+    _http_sender,
+    sample_histories,
     sample_payload,
     sample_reports,
 )
@@ -399,6 +405,133 @@ def test_a_payload_in_the_wrong_format_is_refused() -> None:
         Gateway("xml").deliver(endpoint(), encode_json(reports(1)))
 
 
+@pytest.mark.parametrize("format", ["xml", "json"])
+def test_a_payload_longer_than_a_batch_goes_out_in_batches_in_document_order(
+    format: str,
+) -> None:
+    payload = sample_payload(10, format, seed=3, bad=2)
+    payload_ids = sent_ids(payload)
+    bodies: list[bytes] = []
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        bodies.append(body)
+        ack = smsstatus.receive(body, lambda r: None, on_error=lambda e: True)
+        return ack.status, ack.body
+
+    gateway = Gateway(format, batch_size=4, shuffle=True, duplicate=1.0, seed=1)
+    delivery = gateway.deliver(send, payload)
+    assert [sent_ids(body) for body in bodies] == [
+        payload_ids[:4],
+        payload_ids[4:8],
+        payload_ids[8:],
+    ]
+    assert sum(len(smsstatus.decode(body).errors) for body in bodies) == 2
+    assert delivery.acknowledged == frozenset(payload_ids)
+    assert Gateway(format, batch_size=10).deliver(send, payload).attempts[0].sent == (
+        tuple(payload_ids)
+    )
+    assert bodies[-1] == payload  # exactly one batch: the document as it is
+
+
+def test_a_split_payload_sends_an_item_without_an_id_once() -> None:
+    payload = (
+        b'<response><state id_sms="1" time="">send</state>'
+        b'<state time="">send</state><state id_sms="2" time="">nope</state></response>'
+    )
+    bodies: list[bytes] = []
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        bodies.append(body)
+        return 200, build_ack([], "xml").body
+
+    delivery = Gateway(attempts=2, batch_size=2).deliver(send, payload)
+    assert [a.sent for a in delivery.attempts] == [(1,), (2,), (1, 2)]
+    assert sum(body.count(b"<state time") for body in bodies) == 1
+    assert delivery.lost == frozenset({1, 2})
+
+
+def test_pause_waits_before_each_attempt_after_the_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr("smsstatus.testing.time.sleep", slept.append)
+    send = endpoint(lambda id_sms, seen: seen < 2)
+    delivery = Gateway(pause=0.5, batch_size=1).deliver(send, reports(2))
+    assert [a.number for a in delivery.attempts] == [1, 1, 2, 2, 3, 3]
+    assert slept == [0.5, 0.5]
+    Gateway().deliver(endpoint(lambda id_sms, seen: seen < 2), reports(2))
+    assert slept == [0.5, 0.5]  # the default does not wait
+
+
+@pytest.mark.parametrize("pause", [-0.1, float("inf"), float("nan")])
+def test_pause_must_be_seconds(pause: float) -> None:
+    with pytest.raises(ValueError, match="pause must be seconds >= 0"):
+        Gateway(pause=pause)
+
+
+def test_on_attempt_sees_each_attempt_as_it_is_made() -> None:
+    seen: list[Attempt] = []
+    delivery = Gateway(batch_size=2).deliver(
+        endpoint(lambda id_sms, seen: seen == 0 and id_sms == 101),
+        reports(3),
+        on_attempt=seen.append,
+    )
+    assert tuple(seen) == delivery.attempts
+    assert [a.number for a in seen] == [1, 1, 2]
+
+
+def test_on_attempt_can_end_a_delivery() -> None:
+    posts: list[bytes] = []
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        posts.append(body)
+        return 503, b""
+
+    def give_up(attempt: Attempt) -> None:
+        raise LookupError(attempt.error)
+
+    with pytest.raises(LookupError, match="HTTP 503"):
+        Gateway(batch_size=1).deliver(send, reports(3), on_attempt=give_up)
+    assert len(posts) == 1
+
+
+def test_deliver_wsgi_and_http_pass_on_attempt(serve: Callable[[Any], str]) -> None:
+    seen: list[Attempt] = []
+    Gateway().deliver_wsgi(receiving_app([], []), reports(2), on_attempt=seen.append)
+    Gateway().deliver_http(
+        serve(receiving_app([], [])), reports(1), on_attempt=seen.append
+    )
+    assert [a.sent for a in seen] == [(100, 101), (100,)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "gist"),
+    [
+        (b"", ""),
+        (b"\n \n", ""),
+        (b"Service Unavailable\nretry later", "Service Unavailable"),
+        (b"\n  not  json:\tsorry\n", "not json: sorry"),
+        (
+            b"<!DOCTYPE html>\n<html><head>\n<title>RuntimeError\n   at /sms/statuses"
+            b"</title></head><body>You called this URL via POST...</body></html>",
+            "RuntimeError at /sms/statuses",
+        ),
+        (b"<!doctype html>\n<h1>Server Error (500)</h1>", "Server Error (500)"),
+        (b"<TITLE>It&#x27;s &lt;broken&gt;</TITLE>", "It's <broken>"),
+        (b"\xff\xfeoops", "\ufffd\ufffdoops"),
+        (b"x" * 500, "x" * 197 + "..."),
+    ],
+)
+def test_an_error_answer_is_told_in_one_line(answer: bytes, gist: str) -> None:
+    assert _first_line(answer) == gist
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        return 500, answer
+
+    (attempt,) = Gateway(attempts=1).deliver(send, reports(1)).attempts
+    assert attempt.error == (f"HTTP 500: {gist}" if gist else "HTTP 500")
+
+
 # --- samples ---------------------------------------------------------------------
 
 
@@ -437,10 +570,93 @@ def test_sample_payload_has_exactly_the_bad_items_asked_for(format: str) -> None
 def test_sample_payload_refuses_more_bad_items_than_items() -> None:
     assert smsstatus.decode(sample_payload(0)).reports == ()
     assert len(smsstatus.decode(sample_payload(3, bad=3)).errors) == 3
-    with pytest.raises(ValueError, match="bad must be from 0 to count"):
+    with pytest.raises(
+        ValueError, match=r"bad must be from 0 to the number of items \(3\)"
+    ):
         sample_payload(3, bad=4)
-    with pytest.raises(ValueError, match="bad must be from 0 to count"):
+    with pytest.raises(ValueError, match="bad must be from 0 to the number of items"):
         sample_payload(3, bad=-1)
+
+
+def test_sample_histories_are_plausible_paths_with_a_known_end() -> None:
+    histories = sample_histories(2000, seed=5)
+    assert isinstance(histories, Histories)
+    assert histories == sample_histories(2000, seed=5)
+    assert histories != sample_histories(2000, seed=6)
+    by_id: dict[int, list[StatusReport]] = collections.defaultdict(list)
+    for report in histories.reports:
+        by_id[report.id_sms].append(report)
+    assert list(histories.latest) == sorted(by_id)
+    assert len(histories.latest) == 2000
+    assert len(histories.reports) > 4000  # most messages have several statuses
+    for id_sms, path in by_id.items():
+        assert path[0].state is Status.SEND
+        assert path[0].time is None
+        for before, after in itertools.pairwise(path):
+            assert after.supersedes(before)
+            assert after.time is not None
+            assert before.time is None or before.time < after.time
+        assert histories.latest[id_sms] == path[-1]
+    assert {r.state for r in histories.reports} == set(Status)
+    assert {r.state for r in histories.latest.values()} == set(Status)
+    assert all(r.sms is not None or r.viber is not None for r in histories.reports)
+    assert all(r.state in (r.sms, r.viber) for r in histories.reports)
+    # The gateway's order: by time, each message's send before its later statuses.
+    times = [r.time for r in histories.reports if r.time is not None]
+    assert times == sorted(times)
+    fallbacks = [r for r in histories.latest.values() if r.sms and r.viber]
+    assert fallbacks
+    assert all(r.viber in (Status.NOT_DELIVER, Status.EXPIRED) for r in fallbacks)
+    paths = {tuple(r.state.value for r in path) for path in by_id.values()}
+    assert {
+        ("send", "deliver", "read"),
+        ("send", "expired"),
+        ("send", "partly_deliver", "deliver"),
+        ("send", "not_deliver"),
+        ("send",),
+    } <= paths
+    assert sample_histories(0) == Histories((), {})
+    with pytest.raises(ValueError, match="count must not be negative"):
+        sample_histories(-1)
+
+
+@pytest.mark.parametrize("format", ["xml", "json"])
+def test_a_disordered_delivery_of_histories_ends_with_the_latest(format: str) -> None:
+    # What a user's test does: one line asserts the whole table.
+    histories = sample_histories(300, seed=2)
+    table: dict[int, StatusReport] = {}
+
+    def store(report: StatusReport) -> None:
+        if report.supersedes(table.get(report.id_sms)):
+            table[report.id_sms] = report
+
+    def send(body: bytes, content_type: str) -> tuple[int, bytes]:
+        ack = smsstatus.receive(body, store, tz=None)
+        return ack.status, ack.body
+
+    gateway = Gateway(format, batch_size=50, shuffle=True, duplicate=0.3, seed=2)
+    delivery = gateway.deliver(send, histories.reports)
+    assert not delivery.lost
+    if format == "json":  # the gateway's JSON has no legs
+        expected = {
+            i: attrs.evolve(r, sms=None, viber=None)
+            for i, r in histories.latest.items()
+        }
+        assert table.keys() == expected.keys()
+        assert {i: r.state for i, r in table.items()} == {
+            i: r.state for i, r in expected.items()
+        }
+    else:
+        assert table == histories.latest
+
+
+def test_sample_payload_of_histories() -> None:
+    histories = sample_histories(20, seed=8)
+    payload = sample_payload(20, seed=8, histories=True)
+    assert smsstatus.decode(payload).reports == histories.reports
+    bad = smsstatus.decode(sample_payload(20, seed=8, histories=True, bad=7))
+    assert len(bad.errors) == 7
+    assert len(bad.reports) == len(histories.reports) - 7
 
 
 # --- WSGI ------------------------------------------------------------------------
@@ -508,6 +724,84 @@ def test_deliver_wsgi_takes_the_status_of_a_lazy_app() -> None:
     delivery = Gateway(attempts=2).deliver_wsgi(app, reports(1))
     assert [a.status for a in delivery.attempts] == [503, 503]
     assert delivery.lost == frozenset({100})
+
+
+@pytest.mark.parametrize(
+    ("host", "name", "port"),
+    [
+        ("localhost", "localhost", "80"),
+        ("127.0.0.1:8000", "127.0.0.1", "8000"),
+        ("[::1]:8080", "::1", "8080"),
+    ],
+)
+def test_deliver_wsgi_takes_a_host(host: str, name: str, port: str) -> None:
+    log: list[dict[str, Any]] = []
+    delivery = Gateway().deliver_wsgi(receiving_app([], log), reports(1), host=host)
+    assert delivery.acknowledged == frozenset({100})
+    assert (log[0]["HTTP_HOST"], log[0]["SERVER_NAME"]) == (host, name)
+    assert log[0]["SERVER_PORT"] == port
+
+
+@pytest.mark.parametrize("host", ["", "a/b", "a:b", "u@a", "a?b", ":80"])
+def test_deliver_wsgi_refuses_what_is_not_a_host(host: str) -> None:
+    with pytest.raises(ValueError, match="host must be a host name"):
+        Gateway().deliver_wsgi(receiving_app([], []), reports(1), host=host)
+
+
+# Django outside its test runner, as `runserver` has a new project: DEBUG on,
+# ALLOWED_HOSTS empty, CommonMiddleware (which checks the host).  Run in a fresh
+# interpreter: Django's settings are global.
+DJANGO_OUTSIDE_ITS_TEST_RUNNER = """
+import django
+from django.conf import settings
+
+settings.configure(
+    DEBUG=True,
+    ALLOWED_HOSTS=[],
+    MIDDLEWARE=["django.middleware.common.CommonMiddleware"],
+    ROOT_URLCONF=__name__,
+    SECRET_KEY="x",
+)
+django.setup()
+
+from django.core.wsgi import get_wsgi_application
+from django.http import HttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+import smsstatus
+from smsstatus.testing import Gateway, sample_reports
+
+
+@csrf_exempt
+def statuses(request):
+    ack = smsstatus.receive(request.body, lambda report: None)
+    return HttpResponse(ack.body, status=ack.status, content_type=ack.content_type)
+
+
+urlpatterns = [path("sms", statuses)]
+app = get_wsgi_application()
+gateway = Gateway(attempts=1)
+refused = gateway.deliver_wsgi(app, sample_reports(3), path="/sms")
+print(len(refused.lost), refused.attempts[0].error)
+taken = gateway.deliver_wsgi(app, sample_reports(3), path="/sms", host="localhost")
+print(len(taken.lost), taken.attempts[0].error)
+"""
+
+
+def test_deliver_wsgi_host_lets_django_outside_its_test_runner_answer() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", DJANGO_OUTSIDE_ITS_TEST_RUNNER],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "3 HTTP 400: DisallowedHost at /sms",
+        "0 None",
+    ]
 
 
 def test_deliver_wsgi_lets_an_app_replace_its_status_before_the_body() -> None:
@@ -634,6 +928,23 @@ def test_deliver_http_counts_a_broken_answer_as_a_transport_error(
     assert attempt.status is None
     assert attempt.error is not None
     assert attempt.error.startswith(error)
+
+
+def test_deliver_http_keeps_the_kind_of_a_transport_error() -> None:
+    errors: list[BaseException] = []
+    url = f"http://127.0.0.1:{unused_port()}/"
+    send = _http_sender(url, 2.0)
+    for target in (url, "http:///statuses"):  # refused; no host at all
+        try:
+            _http_sender(target, 2.0)(b"", "text/xml")
+        except OSError as exc:
+            errors.append(exc)
+    refused, hostless = errors
+    assert isinstance(refused, ConnectionRefusedError)
+    assert type(hostless) is ConnectionError
+    assert str(hostless) == "no host given"
+    (attempt,) = Gateway(attempts=1).deliver(send, reports(1)).attempts
+    assert attempt.error == f"transport error: {refused}"
 
 
 def test_deliver_http_needs_an_http_url() -> None:

@@ -1,0 +1,511 @@
+"""The latest status of each message, kept in SQLite or PostgreSQL.
+
+::
+
+    table = StatusTable()
+    table.create(connection)
+    ack = smsstatus.receive_batch(body, lambda reports: table.save(connection, reports))
+
+Strategy
+--------
+One row per `id_sms` (the layout is fixed: Django's model in ``smsstatus.django``
+mirrors it column for column, so both can share a table).  The rule that decides
+whether a report replaces the stored one, `StatusReport.supersedes`, is evaluated by
+the database itself, in the very statement that writes::
+
+    INSERT INTO t (...) <the rows>
+    ON CONFLICT (id_sms) DO UPDATE SET ... = excluded....
+    WHERE <rank of excluded.state> > <rank of t.state>
+
+where a rank is a ``CASE state WHEN 'send' THEN 0 ...`` built from the model's own
+ranks.  There is no read in Python between deciding and writing, so any number of
+processes and connections can save at once without coordinating: whatever the order
+in which their statements run, the row ends with a report no saved report of its id
+supersedes, because "keep the higher rank" is commutative and idempotent.
+
+A batch is a constant number of statements whatever its size: one on PostgreSQL (the
+rows go in as one array per column and come out of ``unnest``), one per chunk of 150
+rows on SQLite (a multi-row ``VALUES`` stays under the oldest SQLite's limit of 999
+bound variables).  Reports of one id are first collapsed to the furthest along
+(PostgreSQL refuses to touch a row twice in one statement), and rows go in `id_sms`
+order, so two concurrent batches lock rows in the same order and cannot deadlock.
+
+`update` is `save` that also tells what changed (for Django's signal): it must read
+the rows it is about to replace, and nobody may change them between the read and the
+write.  On SQLite it runs under ``BEGIN IMMEDIATE``, which takes the database's one
+write lock before the read (a deferred transaction that reads and then writes is what
+makes SQLite answer "database is locked" without waiting).  On PostgreSQL it must lock
+rows, and to stay deadlock-free beside concurrent `save` calls it must lock all of
+them in one statement, in id order, as `save` does: a ``SELECT ... FOR UPDATE`` of the
+existing rows followed by an insert of the missing ones would lock in two passes, and
+deadlocks with a save that meets the same ids in one.  So its first statement is the
+same insert with ``ON CONFLICT DO UPDATE ... WHERE false``, which inserts the new rows
+(returning their ids) and locks the existing ones without changing them; the read and
+the conditional upsert that follow wait for nobody.
+
+Times: an aware time is stored as its UTC instant plus its offset in seconds
+(``time_offset``), so `load` gives back the same instant with that fixed offset; a
+naive time is stored as its wall clock (written as if it were UTC) with a NULL offset
+and comes back naive.  Times are kept to the second, as the gateway sends them.
+``changed_at`` comes from the database's clock, so `pending` can compare it with that
+same clock whatever the clocks of the machines that wrote.
+
+Transactions: a write commits before it returns unless the caller already had a
+transaction open on the connection, which it then joins (the caller commits).  Reads
+leave no transaction open.  On SQLite, concurrent writers also need WAL and a busy
+timeout, which `connect_sqlite` sets.
+
+The drivers are told apart by the module of the connection's class, so this module
+imports neither (sqlite3 is imported by `connect_sqlite` only).  Everything that
+differs between the two databases is in the two small `_Dialect` classes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._collapse import collapse
+from ._model import _FINAL, _RANK, Status, StatusReport
+
+if TYPE_CHECKING:
+    import os
+    import sqlite3
+
+__all__ = ["Change", "StatusTable", "Update", "connect_sqlite"]
+
+logger = logging.getLogger("smsstatus")
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAX_IDENTIFIER = 63  # PostgreSQL's limit; SQLite has none
+_MAX_ID = 2**63 - 1  # bigint
+# What the statements bind for one report: id_sms, time (UTC wall clock, in the
+# dialect's form), time_offset, state, sms, viber.
+_Row = tuple[int, Any, "int | None", str, "str | None", "str | None"]
+_COLUMNS = "id_sms, time, time_offset, state, sms, viber"
+
+
+@attrs.frozen
+class Change:
+    """One row that `StatusTable.update` inserted (`previous` is None) or replaced
+    (`previous` is the report it held)."""
+
+    report: StatusReport
+    previous: StatusReport | None
+
+
+@attrs.frozen
+class Update:
+    """What `StatusTable.update` did: the ids it took (what `StatusTable.save`
+    returns) and the rows it changed, in the order of the ids' first appearance."""
+
+    taken: frozenset[int]
+    changes: tuple[Change, ...]
+
+
+def _rank(state: str) -> str:
+    """The progress rank of a state column as SQL, from the model's own ranks."""
+    cases = " ".join(f"WHEN '{s.value}' THEN {rank}" for s, rank in _RANK.items())
+    return f"(CASE {state} {cases} END)"
+
+
+_FINAL_STATES = ", ".join(sorted(f"'{status.value}'" for status in _FINAL))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Dialect:
+    """What differs between SQLite and PostgreSQL.  The SQL text around it (the
+    upsert's conflict clause, the columns, the ranks) is shared."""
+
+    time_type: str  # the type of `time` and `changed_at`
+    now: str  # the database's clock, as `changed_at` stores it
+
+    def transaction(self, connection: Any, *, write: bool) -> Any:
+        raise NotImplementedError
+
+    def bind_time(self, utc: datetime) -> Any:
+        raise NotImplementedError
+
+    def read_time(self, value: Any) -> datetime:
+        """A stored `time` as a naive UTC wall clock."""
+        raise NotImplementedError
+
+    def select(self, cursor: Any, table: str, ids: Sequence[int]) -> Any:
+        raise NotImplementedError
+
+    def insert(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> Any:
+        """Run ``statement`` (``INSERT ... {rows} ON CONFLICT ...``) for `rows`."""
+        raise NotImplementedError
+
+    def claim(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
+        """Make sure no other transaction can change `rows`' rows until this one
+        ends, with ``statement`` (an insert that locks without updating) if need be;
+        the ids of the rows it inserted."""
+        raise NotImplementedError
+
+    def pending(self, cursor: Any, table: str, older_than: timedelta) -> Any:
+        raise NotImplementedError
+
+
+class _SQLite(_Dialect):
+    time_type = "datetime"
+    # Django's form of a datetime on SQLite, with microseconds ('now' has milliseconds).
+    now = "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
+    _rows_per_statement = 150  # x 6 variables, under SQLite's historic limit of 999
+
+    @contextmanager
+    def transaction(self, connection: Any, *, write: bool) -> Iterator[Any]:
+        # sqlite3 never opens a transaction for a SELECT, so reads need none; a write
+        # takes the write lock up front (BEGIN IMMEDIATE), waiting the busy timeout.
+        own = write and not connection.in_transaction
+        cursor = connection.cursor()
+        try:
+            if own:
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            if own:
+                connection.commit()
+        except BaseException:
+            if own:
+                connection.rollback()
+            raise
+        finally:
+            cursor.close()
+
+    def bind_time(self, utc: datetime) -> str:
+        return utc.isoformat(" ")  # no microseconds: YYYY-MM-DD HH:MM:SS
+
+    def read_time(self, value: str) -> datetime:
+        return datetime.fromisoformat(value)
+
+    def select(self, cursor: Any, table: str, ids: Sequence[int]) -> list[Any]:
+        found = []
+        for chunk in _chunks(ids, 900):
+            marks = ", ".join("?" * len(chunk))
+            cursor.execute(
+                f"SELECT {_COLUMNS} FROM {table} WHERE id_sms IN ({marks})", chunk
+            )
+            found.extend(cursor.fetchall())
+        return found
+
+    def insert(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> None:
+        # The clock is read once per statement, not once per row (a tenth of the
+        # cost of a row); WHERE true keeps SQLite from reading ON CONFLICT as a join.
+        for chunk in _chunks(rows, self._rows_per_statement):
+            values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
+            select = (
+                f"SELECT v.*, now.t FROM (VALUES {values}) AS v,"
+                f" (SELECT {self.now} AS t) AS now WHERE true"
+            )
+            cursor.execute(
+                statement.format(rows=select), [v for row in chunk for v in row]
+            )
+
+    def claim(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
+        # BEGIN IMMEDIATE holds the database's one write lock already.
+        return set()
+
+    def pending(self, cursor: Any, table: str, older_than: timedelta) -> Any:
+        return cursor.execute(
+            f"SELECT id_sms FROM {table} WHERE state NOT IN ({_FINAL_STATES})"
+            f" AND changed_at <= strftime('%Y-%m-%d %H:%M:%f000', 'now', ?)"
+            " ORDER BY id_sms",
+            (f"{-older_than.total_seconds()} seconds",),
+        )
+
+
+class _PostgreSQL(_Dialect):
+    time_type = "timestamp with time zone"
+    # The start of the statement: the same for every row it writes, and (unlike
+    # now()) not the start of a long transaction the caller opened.
+    now = "statement_timestamp()"
+    # One array per column, sent in binary (%b): half the cost of the text form.
+    _rows = (
+        "SELECT r.*, statement_timestamp() FROM unnest(%b::bigint[],"
+        " %b::timestamptz[], %b::integer[], %b::varchar[], %b::varchar[],"
+        " %b::varchar[]) AS r"
+    )
+
+    @contextmanager
+    def transaction(self, connection: Any, *, write: bool) -> Iterator[Any]:
+        # psycopg's transaction() begins and commits (or rolls back) when no
+        # transaction is open, whether or not the connection is in autocommit mode;
+        # inside the caller's transaction we simply join it.
+        if connection.info.transaction_status.name != "IDLE":
+            with connection.cursor() as cursor:
+                yield cursor
+        else:
+            with connection.transaction(), connection.cursor() as cursor:
+                yield cursor
+
+    def bind_time(self, utc: datetime) -> datetime:
+        return utc.replace(tzinfo=timezone.utc)
+
+    def read_time(self, value: datetime) -> datetime:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def select(self, cursor: Any, table: str, ids: Sequence[int]) -> Any:
+        return cursor.execute(
+            f"SELECT {_COLUMNS} FROM {table} WHERE id_sms = ANY(%b::bigint[])",
+            (list(ids),),
+        )
+
+    def insert(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> Any:
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        return cursor.execute(statement.format(rows=self._rows), columns)
+
+    def claim(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
+        # RETURNING gives the inserted rows only: a row whose DO UPDATE's WHERE is
+        # false is locked, but not updated nor returned.
+        inserted = self.insert(cursor, f"{statement} RETURNING id_sms", rows)
+        return {id_sms for (id_sms,) in inserted}
+
+    def pending(self, cursor: Any, table: str, older_than: timedelta) -> Any:
+        return cursor.execute(
+            f"SELECT id_sms FROM {table} WHERE state NOT IN ({_FINAL_STATES})"
+            " AND changed_at <= statement_timestamp() - %s ORDER BY id_sms",
+            (older_than,),
+        )
+
+
+_DIALECTS: dict[str, _Dialect] = {"sqlite3": _SQLite(), "psycopg": _PostgreSQL()}
+
+
+def _dialect(connection: object) -> _Dialect:
+    # By the class's module, so that no driver is imported; subclasses (a custom
+    # sqlite3 factory) count too.  psycopg's AsyncConnection is not a DB-API one.
+    for cls in type(connection).__mro__:
+        driver = cls.__module__.split(".")[0]
+        if cls.__name__ == "Connection" and driver in _DIALECTS:
+            return _DIALECTS[driver]
+    raise TypeError(
+        "StatusTable needs a connection of sqlite3 (sqlite3.Connection) or of "
+        f"psycopg 3 (psycopg.Connection), not {type(connection).__qualname__}"
+    )
+
+
+class StatusTable:
+    """The table that keeps the latest status of each message.
+
+    `name` is the table's name, a plain SQL identifier (``[A-Za-z_][A-Za-z0-9_]*``,
+    at most 63 characters), else `ValueError`.  Every method takes a DB-API
+    connection of the standard library's `sqlite3` or of `psycopg` 3, else
+    `TypeError`; `connect_sqlite` opens a SQLite one ready for concurrent writers.
+    """
+
+    def __init__(self, name: str = "smsstatus_delivery") -> None:
+        if (
+            not isinstance(name, str)
+            or not _IDENTIFIER.fullmatch(name)
+            or len(name) > _MAX_IDENTIFIER
+        ):
+            raise ValueError(
+                "the table name must be a plain SQL identifier "
+                f"([A-Za-z_][A-Za-z0-9_]*, at most 63 characters), not {name!r}"
+            )
+        self._name = name
+        insert = f"INSERT INTO {name} ({_COLUMNS}, changed_at) {{rows}}"
+        self._claim = (
+            f"{insert} ON CONFLICT (id_sms) DO UPDATE SET state = {name}.state"
+            " WHERE false"
+        )
+        self._upsert = (
+            f"{insert} ON CONFLICT (id_sms) DO UPDATE SET time = excluded.time,"
+            " time_offset = excluded.time_offset, state = excluded.state,"
+            " sms = excluded.sms, viber = excluded.viber,"
+            " changed_at = excluded.changed_at"
+            f" WHERE {_rank('excluded.state')} > {_rank(f'{name}.state')}"
+        )
+
+    @property
+    def name(self) -> str:
+        """The table's name."""
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"StatusTable({self._name!r})"
+
+    def create(self, connection: Any) -> None:
+        """Create the table if it does not exist yet (idempotent), and commit."""
+        dialect = _dialect(connection)
+        with dialect.transaction(connection, write=True) as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._name} ("
+                " id_sms bigint NOT NULL PRIMARY KEY,"
+                f" time {dialect.time_type} NULL,"
+                " time_offset integer NULL,"
+                " state varchar(14) NOT NULL,"
+                " sms varchar(14) NULL,"
+                " viber varchar(14) NULL,"
+                f" changed_at {dialect.time_type} NOT NULL)"
+            )
+
+    def save(self, connection: Any, reports: Iterable[StatusReport]) -> frozenset[int]:
+        """Store each report unless its row already holds one at least as far along,
+        and return the ids taken: every id of `reports` the table can hold, changed or
+        not (an older or duplicate report needs no retry either).
+
+        Commits before returning, unless the connection is inside a transaction the
+        caller opened: then it joins it, and the caller commits.  The rule is applied
+        by the database in the writing statement itself, so concurrent savers need no
+        coordination.  A report the table cannot hold (an id over 2**63 - 1) is
+        logged (logger ``"smsstatus"``) and left out of the result.
+        """
+        dialect = _dialect(connection)
+        kept = _holdable(dialect, reports)
+        if kept:
+            with dialect.transaction(connection, write=True) as cursor:
+                dialect.insert(cursor, self._upsert, _in_id_order(kept))
+        return frozenset(kept)
+
+    def update(self, connection: Any, reports: Iterable[StatusReport]) -> Update:
+        """`save`, also telling which rows it inserted or replaced and what they held.
+
+        It reads the rows it is about to change in the same transaction, after
+        locking them (the write lock on SQLite, row locks on PostgreSQL), so the
+        changes are exact even while other processes save the same ids.
+        """
+        dialect = _dialect(connection)
+        kept = _holdable(dialect, reports)
+        if not kept:
+            return Update(frozenset(), ())
+        rows = _in_id_order(kept)
+        with dialect.transaction(connection, write=True) as cursor:
+            inserted = dialect.claim(cursor, self._claim, rows)
+            rest = [row for row in rows if row[0] not in inserted]
+            previous: dict[int, StatusReport] = {}
+            if rest:
+                found = dialect.select(cursor, self._name, [row[0] for row in rest])
+                previous = _reports(dialect, found)
+                dialect.insert(cursor, self._upsert, rest)
+        changes = (
+            Change(report, previous.get(report.id_sms))
+            for report, _ in kept.values()
+            if report.supersedes(previous.get(report.id_sms))
+        )
+        return Update(frozenset(kept), tuple(changes))
+
+    def load(self, connection: Any, ids: Iterable[int]) -> dict[int, StatusReport]:
+        """The stored reports of those of `ids` that have a row.
+
+        Times come back as saved, to the second: an aware time with its instant and
+        its offset (as a fixed `datetime.timezone`), a naive one naive.  Leaves no
+        transaction open (unless the caller had one).
+        """
+        dialect = _dialect(connection)
+        wanted = sorted({i for i in ids if 0 <= i <= _MAX_ID})
+        if not wanted:
+            return {}
+        with dialect.transaction(connection, write=False) as cursor:
+            found = dialect.select(cursor, self._name, wanted)
+            return _reports(dialect, found)
+
+    def pending(self, connection: Any, older_than: timedelta) -> list[int]:
+        """The ids, in order, whose state is not final and whose row has not changed
+        for at least `older_than` by the database's clock: what recovery should ask
+        the gateway about."""
+        dialect = _dialect(connection)
+        with dialect.transaction(connection, write=False) as cursor:
+            found = dialect.pending(cursor, self._name, older_than)
+            return [id_sms for (id_sms,) in found]
+
+
+# --- between reports and rows ----------------------------------------------------
+
+
+def _holdable(
+    dialect: _Dialect, reports: Iterable[StatusReport]
+) -> dict[int, tuple[StatusReport, _Row]]:
+    """The furthest-along report of each id, with its row, in first-appearance
+    order; the reports the table cannot hold are logged and left out."""
+    kept = {}
+    for id_sms, report in collapse(reports).items():
+        row = _row(dialect, report)
+        if row is None:
+            logger.warning(
+                "id_sms=%d cannot be stored (ids go up to 2**63 - 1, times must "
+                "fit years 1-9999 in UTC); it is not taken: %r",
+                id_sms,
+                report,
+            )
+        else:
+            kept[id_sms] = (report, row)
+    return kept
+
+
+def _in_id_order(kept: dict[int, tuple[StatusReport, _Row]]) -> list[_Row]:
+    return [kept[id_sms][1] for id_sms in sorted(kept)]
+
+
+def _row(dialect: _Dialect, report: StatusReport) -> _Row | None:
+    if report.id_sms > _MAX_ID:
+        return None
+    time, offset = report.time, None
+    if time is not None:
+        delta = time.utcoffset()
+        time = time.replace(tzinfo=None, microsecond=0)
+        if delta is not None:
+            offset = int(delta.total_seconds())
+            try:
+                time -= delta
+            except OverflowError:
+                return None
+        time = dialect.bind_time(time)
+    return (
+        report.id_sms,
+        time,
+        offset,
+        report.state.value,
+        None if report.sms is None else report.sms.value,
+        None if report.viber is None else report.viber.value,
+    )
+
+
+def _reports(dialect: _Dialect, rows: Iterable[Any]) -> dict[int, StatusReport]:
+    found = {}
+    for id_sms, stored, offset, state, sms, viber in rows:
+        time = None if stored is None else dialect.read_time(stored)
+        if time is not None and offset is not None:
+            zone = timezone(timedelta(seconds=offset))
+            time = (time + timedelta(seconds=offset)).replace(tzinfo=zone)
+        found[id_sms] = StatusReport(
+            id_sms,
+            time,
+            Status(state),
+            None if sms is None else Status(sms),
+            None if viber is None else Status(viber),
+        )
+    return found
+
+
+def connect_sqlite(
+    path: str | os.PathLike[str], *, timeout: float = 30.0
+) -> sqlite3.Connection:
+    """Open a SQLite database the way concurrent writers need it.
+
+    - WAL journal mode, so readers never block the writer nor the writer readers (it
+      is stored in the file: every later connection gets it too);
+    - a busy timeout of `timeout` seconds: a writer waits for the one write lock
+      instead of failing with "database is locked";
+    - transactions that sqlite3 opens on its own take the write lock at once
+      (``BEGIN IMMEDIATE``), so a transaction that reads and then writes cannot fail
+      to upgrade.
+
+    `StatusTable`'s writes take the lock up front themselves on any connection, but
+    without WAL and a busy timeout a concurrent writer may still fail at once.
+    """
+    import sqlite3
+
+    connection = sqlite3.connect(path, timeout=timeout, isolation_level="IMMEDIATE")
+    connection.execute("PRAGMA journal_mode=WAL")
+    return connection
