@@ -22,6 +22,8 @@ The cases, all reading the same seeded documents:
 - ``smsstatus JSON (pure)``: the same without the accelerator.
 - ``smsstatus receive XML`` / ``JSON``: `smsstatus.receive(body, handler)` with a
   handler that does nothing: decoding, calling the handler, the acknowledgement.
+- ``smsstatus receive_batch XML`` / ``JSON``: `smsstatus.receive_batch(body, store)`
+  with a store that does nothing and so takes every report.
 - ``floor XML``: `defusedxml.ElementTree.fromstring` plus reading every attribute and
   the text of every ``<state>``: the least a safe XML reader can do.
 - ``floor JSON``: `json.loads` plus reading every key of every object.
@@ -389,6 +391,15 @@ def receive(body: bytes) -> smsstatus.Ack:
     return smsstatus.receive(body, _ignore)
 
 
+def _take_all(reports: tuple[smsstatus.StatusReport, ...]) -> None:
+    pass
+
+
+def receive_batch(body: bytes) -> smsstatus.Ack:
+    """`smsstatus.receive_batch` with a store that takes everything, doing nothing."""
+    return smsstatus.receive_batch(body, _take_all)
+
+
 # --- timing ---------------------------------------------------------------------------
 
 
@@ -404,12 +415,14 @@ def cases() -> tuple[list[Case], dict[str, str]]:
     run = [
         Case("smsstatus XML", "xml", smsstatus.decode, "ours"),
         Case("smsstatus receive XML", "xml", receive, "variant"),
+        Case("smsstatus receive_batch XML", "xml", receive_batch, "variant"),
         Case("floor XML (defusedxml)", "xml", floor_xml, "floor"),
         Case("xmltodict+pydantic", "xml", peer_xml, "peer"),
         Case("lxml hardened", "xml", peer_lxml, "peer"),
         Case("smsstatus JSON", "json", smsstatus.decode, "ours"),
         Case("smsstatus JSON (pure)", "json", decode_pure, "variant"),
         Case("smsstatus receive JSON", "json", receive, "variant"),
+        Case("smsstatus receive_batch JSON", "json", receive_batch, "variant"),
         Case("floor JSON (json.loads)", "json", floor_json, "floor"),
         Case("json+pydantic", "json", peer_json, "peer"),
         Case("pydantic validate_json", "json", peer_validate_json, "peer"),
@@ -449,6 +462,20 @@ TARGETS: tuple[tuple[str, str, str, int | None, float], ...] = (
     ),
     ("receive vs decode, XML", "smsstatus receive XML", "smsstatus XML", 100, 1.15),
     ("receive vs decode, JSON", "smsstatus receive JSON", "smsstatus JSON", 100, 1.15),
+    (
+        "receive_batch vs decode, XML",
+        "smsstatus receive_batch XML",
+        "smsstatus XML",
+        100,
+        1.15,
+    ),
+    (
+        "receive_batch vs decode, JSON",
+        "smsstatus receive_batch JSON",
+        "smsstatus JSON",
+        100,
+        1.15,
+    ),
 )
 MEMORY_LIMITS = {"xml": 2.0, "json": 4.0}
 # (label, ours, other, limit) on the import times.

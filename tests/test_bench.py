@@ -21,12 +21,14 @@ SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
 CASES = (
     ("smsstatus XML", None),
     ("smsstatus receive XML", None),
+    ("smsstatus receive_batch XML", None),
     ("floor XML (defusedxml)", None),
     ("xmltodict+pydantic", None),
     ("lxml hardened", "lxml"),
     ("smsstatus JSON", None),
     ("smsstatus JSON (pure)", None),
     ("smsstatus receive JSON", None),
+    ("smsstatus receive_batch JSON", None),
     ("floor JSON (json.loads)", None),
     ("json+pydantic", None),
     ("pydantic validate_json", None),
@@ -113,8 +115,10 @@ def test_variants_are_compared_to_decode(report: str) -> None:
     assert header == ["comparison", "N=1", "N=7"]
     assert [row[0] for row in rows] == [
         "smsstatus receive XML / smsstatus XML",
+        "smsstatus receive_batch XML / smsstatus XML",
         "smsstatus JSON (pure) / smsstatus JSON",
         "smsstatus receive JSON / smsstatus JSON",
+        "smsstatus receive_batch JSON / smsstatus JSON",
     ]
     for row in rows:
         assert all(NUMBER.fullmatch(cell) and float(cell) > 0 for cell in row[1:]), row
@@ -157,7 +161,7 @@ def test_request_table_has_both_frameworks_and_formats(report: str) -> None:
 def test_every_target_gets_a_verdict(report: str) -> None:
     lines = report.split("## Targets", 1)[1].strip().splitlines()
     verdicts = [line.split(" ", 1)[0] for line in lines]
-    assert len(lines) == 12
+    assert len(lines) == 14
     assert set(verdicts) <= {"PASS", "FAIL", "SKIP"}
     # N=1 was run, so the per-document target is judged; N=10 000 was not.
     assert verdicts[:4] == ["SKIP"] * 4
@@ -165,10 +169,10 @@ def test_every_target_gets_a_verdict(report: str) -> None:
     # The one at every N is judged on the sizes run.
     assert lines[5].split(" ", 1)[1].startswith("JSON vs pydantic validate_json at")
     assert verdicts[5] in {"PASS", "FAIL"}
-    assert verdicts[6:9] == ["SKIP"] * 3  # set at N=100
-    assert verdicts[9:11] == ["SKIP"] * 2  # memory targets are set at 100 000 items
-    assert lines[11].split(" ", 1)[1].startswith("import vs pydantic: ")
-    assert verdicts[11] in {"PASS", "FAIL"}
+    assert verdicts[6:11] == ["SKIP"] * 5  # set at N=100
+    assert verdicts[11:13] == ["SKIP"] * 2  # memory targets are set at 100 000 items
+    assert lines[13].split(" ", 1)[1].startswith("import vs pydantic: ")
+    assert verdicts[13] in {"PASS", "FAIL"}
 
 
 # --- bench/store.py and bench/load.py, the storage benchmarks ---------------------
