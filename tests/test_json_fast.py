@@ -265,6 +265,7 @@ def array(*items: str) -> str:
         (array(item("7", ', "extra": "?"')).encode().replace(b"?", b"\xff"), False),
         (array(item("7", ', "sms": "bogus"')), False),
         (array(item("7", time="2024-02-30 08:00:00")), False),
+        (array(item("7", time="2024-03-01T08:00:00")), False),  # not the wire's form
         ("\ufeff" + array(item("7")), False),
         (array(item("7"), "1"), False),
         (array(item("7")) + " x", False),
