@@ -3,7 +3,9 @@
 - ``interpreters`` lists the Pythons 3.10 to 3.13 found on this machine, and fails
   when there are fewer than two;
 - ``tests-3.X`` runs the whole test suite on each of them, against the installed
-  package (not the checkout), with the derandomized ``ci`` hypothesis profile;
+  package (not the checkout), with the derandomized ``ci`` hypothesis profile; the
+  oldest runs it without msgspec (``tests-3.X-without-fast``), so that the pure JSON
+  reader is what every test meets, as it is for users without the ``fast`` extra;
 - ``package`` builds the sdist and the wheel, checks them with ``twine check``,
   installs the wheel into a fresh virtual environment and uses it there.
 
@@ -50,9 +52,17 @@ INTERPRETERS = {
     version: path for version in VERSIONS if (path := find_interpreter(version))
 }
 
+# The oldest interpreter runs the suite without the ``fast`` extra.
+WITHOUT_FAST = next(iter(INTERPRETERS), None)
+
+
+def tests_name(version: str) -> str:
+    return f"tests-{version}" + ("-without-fast" if version == WITHOUT_FAST else "")
+
+
 nox.options.sessions = [
     "interpreters",
-    *(f"tests-{version}" for version in INTERPRETERS),
+    *map(tests_name, INTERPRETERS),
     "package",
 ]
 
@@ -78,8 +88,19 @@ def tests(session: nox.Session) -> None:
     )
 
 
+def tests_without_fast(session: nox.Session) -> None:
+    """The whole test suite without msgspec: the JSON accelerator stays out."""
+    session.install(".[test]")
+    session.run("python", "-m", "pip", "uninstall", "--yes", "--quiet", "msgspec")
+    # tests/test_json_fast.py checks that msgspec really is gone.
+    env = {"HYPOTHESIS_PROFILE": "ci", "SMSSTATUS_WITHOUT_FAST": "1"}
+    session.run("pytest", "-q", "-p", "no:cacheprovider", env=env)
+
+
 for _version, _path in INTERPRETERS.items():
-    nox.session(name=f"tests-{_version}", python=_path)(tests)
+    nox.session(name=tests_name(_version), python=_path)(
+        tests_without_fast if _version == WITHOUT_FAST else tests
+    )
 
 
 @nox.session(python=next(iter(INTERPRETERS.values()), None))

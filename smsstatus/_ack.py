@@ -7,7 +7,6 @@ the gateway's side of a test.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 import attrs
@@ -26,7 +25,7 @@ from ._xml import (
     too_many_elements,
 )
 
-__all__ = ["Ack", "build_ack", "decode_ack", "empty_ack"]
+__all__ = ["Ack", "ack_of", "build_ack", "decode_ack", "empty_ack"]
 
 _CONTENT_TYPES = {
     Format.XML: "text/xml; charset=utf-8",
@@ -52,9 +51,13 @@ class Ack:
 
 
 def _ack_body(ids: tuple[int, ...], format: Format) -> bytes:
+    # Joined around the ids' digits: a hundred ids cost a few microseconds, not the
+    # tens that json.dumps of a list of dicts takes (the output is the same).
+    digits = map(str, ids)
     if format is Format.JSON:
-        return json.dumps([{"id_sms": id_sms} for id_sms in ids]).encode("ascii")
-    items = "".join(f"<id_sms>{id_sms}</id_sms>" for id_sms in ids)
+        items = '{"id_sms": ' + '}, {"id_sms": '.join(digits) + "}" if ids else ""
+        return f"[{items}]".encode("ascii")
+    items = "<id_sms>" + "</id_sms><id_sms>".join(digits) + "</id_sms>" if ids else ""
     return (
         f'<?xml version="1.0" encoding="utf-8"?>\n<response>{items}</response>'.encode(
             "ascii"
@@ -72,24 +75,24 @@ def build_ack(accepted: Iterable[int | StatusReport], format: Format | str) -> A
         if type(id_sms) is not int or id_sms < 0:
             raise ValueError(f"cannot acknowledge {id_sms!r}: not an id_sms")
         ids[id_sms] = None
-    unique = tuple(ids)
+    return ack_of(tuple(ids), chosen)
+
+
+def ack_of(ids: tuple[int, ...], format: Format, *, status: int = 200) -> Ack:
+    """The `Ack` of `ids` that are already known to be distinct ids (those of
+    decoded reports), without `build_ack`'s checks."""
     return Ack(
-        ids=unique,
-        format=chosen,
-        body=_ack_body(unique, chosen),
-        content_type=_CONTENT_TYPES[chosen],
+        ids=ids,
+        format=format,
+        body=_ack_body(ids, format),
+        content_type=_CONTENT_TYPES[format],
+        status=status,
     )
 
 
 def empty_ack(format: Format, *, status: int) -> Ack:
     """An acknowledgement of nothing, with an HTTP `status` (400 for a refused body)."""
-    return Ack(
-        ids=(),
-        format=format,
-        body=_ack_body((), format),
-        content_type=_CONTENT_TYPES[format],
-        status=status,
-    )
+    return ack_of((), format, status=status)
 
 
 def _decimal(value: object) -> int | None:

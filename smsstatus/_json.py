@@ -40,6 +40,7 @@ from functools import partial
 from json.scanner import make_scanner
 from typing import Any, cast
 
+from . import _json_fast
 from ._body import DEFAULT_LIMITS, Body, as_bytes
 from ._errors import DecodeError, PayloadTooLarge
 from ._item import BigInt, ItemReader
@@ -242,6 +243,12 @@ def _as_text(item: Any) -> str:
 
 def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """Decode a JSON body that `as_bytes` has already checked."""
+    # With msgspec installed, an ordinary document takes the accelerator; it hands
+    # anything else back to be read here.  Its typed decode stops at the first value
+    # out of the ordinary form, so hostile shapes cost it next to nothing.
+    batch = _json_fast.read(data, tz, limits)
+    if batch is not None:
+        return batch
     text = _text(data)
     max_reports = limits.max_reports
     size = len(data)

@@ -18,12 +18,12 @@ with `TypeError` up front, since otherwise every report would fail silently.
 from __future__ import annotations
 
 import inspect
-import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Set
 from datetime import tzinfo
-from typing import TypeVar
+from operator import attrgetter
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-from ._ack import Ack, build_ack, empty_ack
+from ._ack import Ack, ack_of, build_ack, empty_ack
 from ._body import Body, parse_format, sniff_format
 from ._collapse import collapse
 from ._decode import decode
@@ -32,7 +32,19 @@ from ._model import Batch, Format, Limits, ReportError, StatusReport
 
 __all__ = ["areceive", "areceive_batch", "receive", "receive_batch"]
 
-logger = logging.getLogger("smsstatus")
+if TYPE_CHECKING:
+    import logging
+
+
+def _logger() -> logging.Logger:
+    # Imported when there is something to log: `logging` is a tenth of the time
+    # `import smsstatus` takes, and a batch that goes well logs nothing.
+    import logging
+
+    return logging.getLogger("smsstatus")
+
+
+_id_sms = attrgetter("id_sms")
 
 # How much of a refused body is looked at to choose the format of the answer.
 _SNIFF_CHARS = 4096
@@ -45,7 +57,7 @@ def _decode_or_refuse(
     try:
         return decode(body, format=chosen, tz=tz, limits=limits)
     except DecodeError as exc:
-        logger.warning("refused a status document: %s", exc)
+        _logger().warning("refused a status document: %s", exc)
         return empty_ack(chosen or _answer_format(body), status=400)
 
 
@@ -85,7 +97,7 @@ class _Tally:
 
 
 def _handler_failed(report: StatusReport) -> bool:
-    logger.exception(
+    _logger().exception(
         "handler failed for id_sms=%d; it is not acknowledged and will come again",
         report.id_sms,
     )
@@ -93,8 +105,8 @@ def _handler_failed(report: StatusReport) -> bool:
 
 
 def _unhandled_error(error: ReportError) -> bool:
-    logger.warning(
-        "item %d (id_sms=%s) is not a valid status and is not acknowledged: %s",
+    _logger().warning(
+        "the item at index %d (id_sms=%s) is not a valid status and is not acknowledged: %s",
         error.index,
         error.id_sms,
         error.reason,
@@ -103,8 +115,10 @@ def _unhandled_error(error: ReportError) -> bool:
 
 
 def _on_error_failed(error: ReportError) -> bool:
-    logger.exception(
-        "on_error failed for item %d (id_sms=%s)", error.index, error.id_sms
+    _logger().exception(
+        "on_error failed for the item at index %d (id_sms=%s)",
+        error.index,
+        error.id_sms,
     )
     return False
 
@@ -128,19 +142,53 @@ def _is_async(callback: object) -> bool:
 
 
 def _refuse_async(name: str, *callbacks: object) -> None:
-    if any(_is_async(callback) for callback in callbacks):
+    if any(_is_async(callback) for callback in callbacks if callback is not None):
         raise TypeError(f"{name}() calls its callbacks synchronously: use a{name}()")
 
 
 def _call(callback: Callable[[_Item], object], item: _Item) -> object:
     result = callback(item)
-    if inspect.isawaitable(result):
-        if inspect.iscoroutine(result):
-            result.close()  # never awaited, and never to be: no warning about it
-        raise TypeError(
-            f"{callback!r} returned an awaitable: use areceive() or areceive_batch()"
-        )
+    if result is not None and inspect.isawaitable(result):
+        _refuse_awaitable(callback, result)
     return result
+
+
+def _refuse_awaitable(callback: object, result: object) -> NoReturn:
+    if inspect.iscoroutine(result):
+        result.close()  # never awaited, and never to be: no warning about it
+    raise TypeError(
+        f"{callback!r} returned an awaitable: use areceive() or areceive_batch()"
+    )
+
+
+def _receive_reports(batch: Batch, handler: Callable[[StatusReport], object]) -> Ack:
+    # `receive` on a batch without per-item errors, nearly every one: there is no
+    # document order to restore, and an id is refused only when the handler failed
+    # for one of its reports.  The handler is called from C, by `map`, which makes
+    # the call nearly all a report costs; when a call raises, the calls go on after
+    # it.  A returned awaitable is a failure too (`_call`), looked for only when the
+    # handler returned anything but None.
+    reports = batch.reports
+    results: list[object] = []
+    refused: set[int] = set()
+    while len(results) < len(reports):
+        try:
+            results.extend(map(handler, reports[len(results) :]))
+        except Exception:
+            _handler_failed(reports[len(results)])
+            refused.add(reports[len(results)].id_sms)
+            results.append(None)
+    if results.count(None) != len(results):
+        for report, result in zip(reports, results, strict=True):
+            try:
+                if result is not None and inspect.isawaitable(result):
+                    _refuse_awaitable(handler, result)
+            except Exception:
+                _handler_failed(report)
+                refused.add(report.id_sms)
+    first_seen = dict.fromkeys(map(_id_sms, reports))
+    ids = [i for i in first_seen if i not in refused] if refused else first_seen
+    return ack_of(tuple(ids), batch.format)
 
 
 def receive(
@@ -166,6 +214,8 @@ def receive(
     outcome = _decode_or_refuse(body, format, tz, limits)
     if isinstance(outcome, Ack):
         return outcome
+    if not outcome.errors:
+        return _receive_reports(outcome, handler)
     tally = _Tally()
     for item in _in_document_order(outcome):
         if isinstance(item, StatusReport):
@@ -221,13 +271,8 @@ async def areceive(
 # --- one store call per document ------------------------------------------------------
 
 
-def _collapsed(batch: Batch) -> tuple[StatusReport, ...]:
-    return tuple(collapse(batch.reports).values())
-
-
-def _taken(result: object, reports: tuple[StatusReport, ...]) -> frozenset[int]:
-    """The ids of `reports` that a store's `result` says it took."""
-    offered = frozenset(report.id_sms for report in reports)
+def _taken(result: object, offered: Set[int]) -> Set[int]:
+    """The ids `offered` to a store that its `result` says it took."""
     if result is None:
         return offered
     if not isinstance(result, Iterable) or isinstance(
@@ -243,7 +288,7 @@ def _taken(result: object, reports: tuple[StatusReport, ...]) -> frozenset[int]:
 
 
 def _store_failed(reports: tuple[StatusReport, ...]) -> frozenset[int]:
-    logger.exception(
+    _logger().exception(
         "store failed for %d report(s); none is acknowledged, they will come again",
         len(reports),
     )
@@ -251,8 +296,16 @@ def _store_failed(reports: tuple[StatusReport, ...]) -> frozenset[int]:
 
 
 def _batch_ack(
-    batch: Batch, taken: frozenset[int], handled_errors: Iterable[bool]
+    batch: Batch,
+    first_seen: dict[int, None],
+    taken: Set[int],
+    handled_errors: Iterable[bool],
 ) -> Ack:
+    if not batch.errors:
+        # Without per-item errors an id is acknowledged when the store took it.
+        if len(taken) == len(first_seen):
+            return ack_of(tuple(first_seen), batch.format)
+        return ack_of(tuple(i for i in first_seen if i in taken), batch.format)
     tally = _Tally()
     errors = iter(handled_errors)
     for item in _in_document_order(batch):
@@ -261,6 +314,15 @@ def _batch_ack(
         else:
             tally.record(item.id_sms, next(errors))
     return tally.ack(batch.format)
+
+
+def _offer(batch: Batch) -> tuple[dict[int, None], tuple[StatusReport, ...]]:
+    """The batch's ids in order of first appearance, and the reports a store gets:
+    collapsed to one per id, which is the reports themselves when no id repeats."""
+    first_seen = dict.fromkeys(map(_id_sms, batch.reports))
+    if len(first_seen) == len(batch.reports):
+        return first_seen, batch.reports
+    return first_seen, tuple(collapse(batch.reports).values())
 
 
 def receive_batch(
@@ -292,15 +354,15 @@ def receive_batch(
     outcome = _decode_or_refuse(body, format, tz, limits)
     if isinstance(outcome, Ack):
         return outcome
-    reports = _collapsed(outcome)
-    taken = frozenset[int]()
+    first_seen, reports = _offer(outcome)
+    taken: Set[int] = frozenset()
     if reports:
         try:
-            taken = _taken(_call(store, reports), reports)
+            taken = _taken(_call(store, reports), first_seen.keys())
         except Exception:
             taken = _store_failed(reports)
     handled = [_handle_error(on_error, error) for error in outcome.errors]
-    return _batch_ack(outcome, taken, handled)
+    return _batch_ack(outcome, first_seen, taken, handled)
 
 
 async def areceive_batch(
@@ -320,14 +382,14 @@ async def areceive_batch(
     outcome = _decode_or_refuse(body, format, tz, limits)
     if isinstance(outcome, Ack):
         return outcome
-    reports = _collapsed(outcome)
-    taken = frozenset[int]()
+    first_seen, reports = _offer(outcome)
+    taken: Set[int] = frozenset()
     if reports:
         try:
             result = store(reports)
             if inspect.isawaitable(result):
                 result = await result
-            taken = _taken(result, reports)
+            taken = _taken(result, first_seen.keys())
         except Exception:
             taken = _store_failed(reports)
     handled = []
@@ -342,4 +404,4 @@ async def areceive_batch(
             handled.append(stored is True)
         except Exception:
             handled.append(_on_error_failed(error))
-    return _batch_ack(outcome, taken, handled)
+    return _batch_ack(outcome, first_seen, taken, handled)

@@ -10,22 +10,48 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 from _postgres import Database
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
+# The rows of the time table, and for each optional peer the package it needs.
 CASES = (
-    "smsstatus XML",
-    "floor XML (defusedxml)",
-    "xmltodict+pydantic",
-    "smsstatus JSON",
-    "floor JSON (json.loads)",
-    "json+pydantic",
+    ("smsstatus XML", None),
+    ("smsstatus receive XML", None),
+    ("smsstatus receive_batch XML", None),
+    ("floor XML (defusedxml)", None),
+    ("xmltodict+pydantic", None),
+    ("lxml hardened", "lxml"),
+    ("smsstatus JSON", None),
+    ("smsstatus JSON (pure)", None),
+    ("smsstatus receive JSON", None),
+    ("smsstatus receive_batch JSON", None),
+    ("floor JSON (json.loads)", None),
+    ("json+pydantic", None),
+    ("pydantic validate_json", None),
+    ("msgspec typed Struct", "msgspec"),
+    ("orjson+loop", "orjson"),
 )
+RUN = [label for label, package in CASES if package is None or find_spec(package)]
+SKIPPED = [label for label in dict(CASES) if label not in RUN]
 NUMBER = re.compile(r"\d+\.\d+")
-TINY = ("--sizes", "1,7", "--rounds", "2", "--items", "7", "--memory-items", "50")
+TINY = (
+    "--sizes",
+    "1,7",
+    "--rounds",
+    "2",
+    "--items",
+    "7",
+    "--memory-items",
+    "50",
+    "--import-runs",
+    "1",
+    "--request-loops",
+    "1",
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,29 +78,47 @@ def table(report: str, heading: str) -> list[list[str]]:
     ]
 
 
-def test_header_names_python_and_machine(report: str) -> None:
+def test_header_names_python_machine_and_accelerator(report: str) -> None:
     first = report.splitlines()[0]
     assert first.startswith("smsstatus ")
     assert f"Python {sys.version_info.major}.{sys.version_info.minor}" in first
     assert "median of 2 rounds" in first
+    fast = "on (msgspec " if find_spec("msgspec") else "off (no msgspec)"
+    assert f"JSON accelerator {fast}" in first
 
 
 def test_time_table_has_every_case_at_every_size(report: str) -> None:
     header, *rows = table(report, "Time, µs per item")
     assert header == ["case", "N=1", "N=7"]
-    assert [row[0] for row in rows] == list(CASES)
+    assert [row[0] for row in rows] == RUN
     for row in rows:
         assert all(NUMBER.fullmatch(cell) and float(cell) > 0 for cell in row[1:]), row
+    for label in SKIPPED:
+        assert f"Skipped {label}: " in report
 
 
 def test_ratio_table_compares_ours_to_each_floor_and_peer(report: str) -> None:
     header, *rows = table(report, "Ratio, ours / other (lower is better)")
     assert header == ["comparison", "N=1", "N=7"]
+    json_from = RUN.index("smsstatus JSON")
     assert [row[0] for row in rows] == [
-        "smsstatus XML / floor XML (defusedxml)",
-        "smsstatus XML / xmltodict+pydantic",
-        "smsstatus JSON / floor JSON (json.loads)",
-        "smsstatus JSON / json+pydantic",
+        f"smsstatus {'XML' if index < json_from else 'JSON'} / {label}"
+        for index, label in enumerate(RUN)
+        if not label.startswith("smsstatus")  # ours and our variants
+    ]
+    for row in rows:
+        assert all(NUMBER.fullmatch(cell) and float(cell) > 0 for cell in row[1:]), row
+
+
+def test_variants_are_compared_to_decode(report: str) -> None:
+    header, *rows = table(report, "Our variants, ratio to decode (lower is better)")
+    assert header == ["comparison", "N=1", "N=7"]
+    assert [row[0] for row in rows] == [
+        "smsstatus receive XML / smsstatus XML",
+        "smsstatus receive_batch XML / smsstatus XML",
+        "smsstatus JSON (pure) / smsstatus JSON",
+        "smsstatus receive JSON / smsstatus JSON",
+        "smsstatus receive_batch JSON / smsstatus JSON",
     ]
     for row in rows:
         assert all(NUMBER.fullmatch(cell) and float(cell) > 0 for cell in row[1:]), row
@@ -89,15 +133,46 @@ def test_memory_table_gives_peak_over_kept(report: str) -> None:
         assert float(row[3]) >= 1.0  # the peak includes what is kept
 
 
+def test_import_table_has_smsstatus_and_pydantic(report: str) -> None:
+    header, *rows = table(report, "Import time, ms over a bare interpreter")
+    assert header == ["import", "ms"]
+    labels = [row[0] for row in rows]
+    assert labels[:3] == ["smsstatus", "pydantic", "attrs"]
+    assert ("msgspec" in labels) == bool(find_spec("msgspec"))
+    assert labels[-1] == "smsstatus + first JSON decode"
+    for row in rows:
+        assert re.fullmatch(r"-?\d+\.\d", row[1]), row  # a difference of medians
+
+
+def test_request_table_has_both_frameworks_and_formats(report: str) -> None:
+    header, *rows = table(report, "Per request, µs (share of it in receive)")
+    assert header == ["framework", "1 statuses", "10 statuses", "100 statuses"]
+    assert [row[0] for row in rows] == [
+        "Django XML",
+        "Django JSON",
+        "Flask XML",
+        "Flask JSON",
+    ]
+    for row in rows:
+        for cell in row[1:]:
+            assert re.fullmatch(r"\d+ \(\d+%\)", cell), row
+
+
 def test_every_target_gets_a_verdict(report: str) -> None:
     lines = report.split("## Targets", 1)[1].strip().splitlines()
     verdicts = [line.split(" ", 1)[0] for line in lines]
-    assert len(lines) == 7
+    assert len(lines) == 14
     assert set(verdicts) <= {"PASS", "FAIL", "SKIP"}
     # N=1 was run, so the per-document target is judged; N=10 000 was not.
-    assert verdicts[4] in {"PASS", "FAIL"}
     assert verdicts[:4] == ["SKIP"] * 4
-    assert verdicts[5:] == ["SKIP"] * 2  # memory targets are set at 100 000 items
+    assert verdicts[4] in {"PASS", "FAIL"}
+    # The one at every N is judged on the sizes run.
+    assert lines[5].split(" ", 1)[1].startswith("JSON vs pydantic validate_json at")
+    assert verdicts[5] in {"PASS", "FAIL"}
+    assert verdicts[6:11] == ["SKIP"] * 5  # set at N=100
+    assert verdicts[11:13] == ["SKIP"] * 2  # memory targets are set at 100 000 items
+    assert lines[13].split(" ", 1)[1].startswith("import vs pydantic: ")
+    assert verdicts[13] in {"PASS", "FAIL"}
 
 
 # --- bench/store.py and bench/load.py, the storage benchmarks ---------------------

@@ -209,10 +209,10 @@ def test_without_on_error_bad_items_are_logged_and_not_acknowledged(
     warnings = smsstatus_records(caplog)
     assert [r.levelno for r in warnings] == [logging.WARNING] * 3
     messages = [r.getMessage() for r in warnings]
-    assert "item 1 (id_sms=11)" in messages[0]
+    assert "index 1 (id_sms=11)" in messages[0]
     assert "time" in messages[0]
-    assert "item 3 (id_sms=None)" in messages[1]
-    assert "item 5 (id_sms=13)" in messages[2]
+    assert "index 3 (id_sms=None)" in messages[1]
+    assert "index 5 (id_sms=13)" in messages[2]
 
 
 @formats
@@ -266,7 +266,7 @@ def test_on_error_raising_is_logged_and_not_acknowledged(
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None
     assert record.exc_info[0] is OSError
-    assert "item 5 (id_sms=13)" in record.getMessage()
+    assert "index 5 (id_sms=13)" in record.getMessage()
 
 
 def test_a_good_copy_does_not_rescue_a_bad_one() -> None:

@@ -192,7 +192,7 @@ def test_on_error_raising_is_logged_and_not_acknowledged(caplog) -> None:
         raise OSError("no room")
 
     assert acked(receive_batch(MIXED, Store(), on_error=on_error)) == (10, 12)
-    assert "on_error failed for item 1" in caplog.text
+    assert "on_error failed for the item at index 1" in caplog.text
 
 
 # --- async callbacks ---------------------------------------------------------------

@@ -1,0 +1,116 @@
+"""The optional JSON accelerator: msgspec reads the gateway's ordinary documents.
+
+Strategy.  With msgspec installed (``pip install 'smsstatus[fast]'``), `read` decodes
+the body straight into small typed structs in one strict pass (no generic dicts and
+lists in between), then checks each field's exact shape in Python, as the pure
+reader's hot path does, and builds the reports.  It only ever *agrees* with the pure
+reader (`smsstatus._json`): it takes a document when every item is in the gateway's
+ordinary form, and on any doubt at all (a msgspec error of any kind, an unknown key,
+a value of another type or shape, a time that is no real date-time, a number id past
+63 bits, a byte-order mark, too many items) it returns None and the pure reader
+decodes the whole document again.  So per-item errors, their `raw` text, the limits
+and every guarantee about hostile input are the pure reader's, decided in one place,
+and a differential test holds the two paths to the same `Batch` for every input.
+
+msgspec is imported on the first JSON document, not with the package: it costs more
+import time than all of smsstatus.  Without it `read` returns None at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from typing import Annotated, Any
+
+from ._item import _LEG, _TIME_SHAPE, _ZERO_DIGITS
+from ._model import Batch, Format, Limits, Status, StatusReport, _ReportBuilder
+
+__all__ = ["read"]
+
+# An id read as a JSON number must fit in 63 bits (msgspec bounds are int64); one
+# larger is rare enough to leave to the pure reader and its rules for long numbers.
+_MAX_ID = 2**63 - 1
+
+
+@functools.cache
+def decoder() -> Callable[[bytes], Any] | None:
+    """msgspec's decoder of the gateway's ordinary form, or None without msgspec.
+
+    Built once, on the first JSON document: importing msgspec and building the
+    decoder take milliseconds, which a decode must not pay every time."""
+    try:
+        import msgspec
+    except ImportError:
+        return None
+    # No defaults for `time` and `state`: an item without them is left to the pure
+    # reader.  Unknown keys are refused, since msgspec skips their values unread.
+    item: Any = msgspec.defstruct(
+        "Item",
+        [
+            ("id_sms", Annotated[int, msgspec.Meta(ge=0, le=_MAX_ID)] | str),
+            ("time", str | None),
+            ("state", Status),
+            ("sms", str | None, None),
+            ("viber", str | None, None),
+        ],
+        forbid_unknown_fields=True,
+        # Never part of a cycle: the garbage collector need not track them.
+        gc=False,
+    )
+    return msgspec.json.Decoder(list[item] | item).decode
+
+
+def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
+    """The batch of a body in the gateway's ordinary form, or None to leave it to the
+    pure reader (always None without msgspec)."""
+    decode = decoder()
+    if decode is None or (tz is not None and not isinstance(tz, tzinfo)):
+        return None
+    # Local names for the loop: each look-up saved is saved once per item.
+    times: dict[str | None, datetime | None] = {"": None, None: None}
+    legs = _LEG
+    new = object.__new__
+    builder = _ReportBuilder
+    report_class = StatusReport
+    parse_time = datetime.fromisoformat
+    zero_digits = _ZERO_DIGITS
+    time_shape = _TIME_SHAPE
+    reports: list[StatusReport] = []
+    append = reports.append
+    try:
+        items = decode(data)
+        if items.__class__ is not list:
+            items = [items]
+        if len(items) > limits.max_reports:
+            return None
+        # The pure reader's hot path (`_item._fast_reader`), on fields whose types
+        # msgspec has checked; any exception hands the document back to it.
+        for item in items:
+            id_sms = item.id_sms
+            if id_sms.__class__ is str:
+                if not (id_sms.isascii() and id_sms.isdigit()):
+                    return None
+                id_sms = int(id_sms)
+            time_raw = item.time
+            if time_raw in times:
+                time = times[time_raw]
+            else:
+                if time_raw.encode().translate(zero_digits) != time_shape:
+                    return None
+                time = parse_time(time_raw)
+                if tz is not None:
+                    time = time.replace(tzinfo=tz)
+                times[time_raw] = time
+            report: Any = new(builder)
+            report.id_sms = id_sms
+            report.time = time
+            report.state = item.state
+            report.sms = legs[item.sms]
+            report.viber = legs[item.viber]
+            report.__class__ = report_class
+            append(report)
+    except Exception:
+        # Whatever went wrong, the pure reader decides what the body is.
+        return None
+    return Batch(Format.JSON, tuple(reports), ())
