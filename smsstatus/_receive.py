@@ -106,7 +106,8 @@ def _handler_failed(report: StatusReport) -> bool:
 
 def _unhandled_error(error: ReportError) -> bool:
     _logger().warning(
-        "the item at index %d (id_sms=%s) is not a valid status and is not acknowledged: %s",
+        "the item at index %d (id_sms=%s) is not a valid status and is not "
+        "acknowledged: %s",
         error.index,
         error.id_sms,
         error.reason,
