@@ -19,7 +19,7 @@ from ._model import Format, StatusReport
 from ._pull_answer import Answer
 from ._pull_fetch import DEFAULT_BASE_URL, fetch_states, merge_answers
 from ._pull_request import Credentials, unique_ids
-from ._receive import _call, _is_async, _store_failed, _taken
+from ._receive import _is_async, _store_offered
 
 __all__ = ["Recovery", "recover"]
 
@@ -89,10 +89,7 @@ def recover(
 
 def _store(store: Store, reports: Iterable[StatusReport]) -> frozenset[int]:
     """What `receive_batch` does with a document's reports, with the same helpers."""
-    collapsed = tuple(collapse(reports).values())
+    collapsed = collapse(reports)
     if not collapsed:
         return frozenset()
-    try:
-        return _taken(_call(store, collapsed), collapsed)
-    except Exception:
-        return _store_failed(collapsed)
+    return frozenset(_store_offered(store, tuple(collapsed.values()), collapsed.keys()))

@@ -288,6 +288,19 @@ def _taken(result: object, offered: Set[int]) -> Set[int]:
     return offered & ids
 
 
+def _store_offered(
+    store: Callable[[tuple[StatusReport, ...]], object],
+    reports: tuple[StatusReport, ...],
+    offered: Set[int],
+) -> Set[int]:
+    """The ids of `reports` (`offered`) that a synchronous `store` took: none when it
+    raises or returns something that is not ids or None."""
+    try:
+        return _taken(_call(store, reports), offered)
+    except Exception:
+        return _store_failed(reports)
+
+
 def _store_failed(reports: tuple[StatusReport, ...]) -> frozenset[int]:
     _logger().exception(
         "store failed for %d report(s); none is acknowledged, they will come again",
@@ -356,12 +369,7 @@ def receive_batch(
     if isinstance(outcome, Ack):
         return outcome
     first_seen, reports = _offer(outcome)
-    taken: Set[int] = frozenset()
-    if reports:
-        try:
-            taken = _taken(_call(store, reports), first_seen.keys())
-        except Exception:
-            taken = _store_failed(reports)
+    taken = _store_offered(store, reports, first_seen.keys()) if reports else set()
     handled = [_handle_error(on_error, error) for error in outcome.errors]
     return _batch_ack(outcome, first_seen, taken, handled)
 
