@@ -25,6 +25,7 @@ from smsstatus import (
     Status,
     StatusReport,
     _json,
+    _json_fast,
     decode,
     decode_ack,
     decode_json,
@@ -474,7 +475,16 @@ def test_a_large_array_reads_the_same_in_pieces(extra: str) -> None:
     assert decode_json(body).reports == tuple(reports)
 
 
-def test_a_large_array_peaks_near_its_body_not_its_objects() -> None:
+@pytest.mark.parametrize(("reader", "bound"), [("pure", 2), ("as installed", 4)])
+def test_a_large_array_peaks_near_its_body_not_its_objects(
+    reader: str, bound: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read whole, json's objects alone would weigh four to five times the body; read
+    # in pieces the pure reader holds little more than the body.  The accelerator
+    # (msgspec, when installed) holds its compact structs, within issue 11's target
+    # of four times the body beyond the result.
+    if reader == "pure":
+        monkeypatch.setattr(_json_fast, "read", lambda *args: None)
     reports, body = large_document()
     data = body.encode()
     peak, outcome = peak_of(data)
@@ -487,8 +497,7 @@ def test_a_large_array_peaks_near_its_body_not_its_objects() -> None:
     finally:
         tracemalloc.stop()
     assert len(held.reports) == len(reports)
-    # Read whole, json's objects alone would weigh four to five times the body.
-    assert peak - kept < 2 * len(data)
+    assert peak - kept < bound * len(data)
 
 
 @pytest.mark.parametrize(
