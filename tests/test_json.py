@@ -424,6 +424,17 @@ def test_a_caller_at_the_recursion_limit_gets_a_decode_error(
 MANY = "[1], " * 300  # past the size and values that json may read unlooked
 
 
+def assert_refused_as_json_says(body: str) -> None:
+    """`decode_json` refuses `body` with json's own words and position, which differ
+    between Python versions."""
+    with pytest.raises(json.JSONDecodeError) as caught:
+        json.loads(body)
+    said = caught.value
+    expected = f"malformed JSON at line {said.lineno}, column {said.colno}: {said.msg}"
+    with pytest.raises(DecodeError, match=re.escape(expected)):
+        decode_json(body)
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -436,12 +447,7 @@ MANY = "[1], " * 300  # past the size and values that json may read unlooked
     ids=["trailing comma", "no comma", "extra data", "truncated", "unterminated"],
 )
 def test_a_document_read_item_by_item_is_malformed_as_json_says(body: str) -> None:
-    with pytest.raises(json.JSONDecodeError) as caught:
-        json.loads(body)
-    said = caught.value
-    expected = f"malformed JSON at line {said.lineno}, column {said.colno}: {said.msg}"
-    with pytest.raises(DecodeError, match=re.escape(expected)):
-        decode_json(body)
+    assert_refused_as_json_says(body)
 
 
 def test_an_empty_array_read_item_by_item() -> None:
@@ -506,9 +512,4 @@ def test_a_large_array_peaks_near_its_body_not_its_objects(
 def test_a_large_malformed_array_is_refused_as_json_says(fault: str) -> None:
     _, body = large_document()
     body = body[:-1] + fault
-    with pytest.raises(json.JSONDecodeError) as caught:
-        json.loads(body)
-    said = caught.value
-    expected = f"malformed JSON at line {said.lineno}, column {said.colno}: {said.msg}"
-    with pytest.raises(DecodeError, match=re.escape(expected)):
-        decode_json(body)
+    assert_refused_as_json_says(body)
