@@ -135,6 +135,22 @@ def _handle_error(
         return _on_error_failed(error)
 
 
+async def _ahandle_error(
+    on_error: Callable[[ReportError], Awaitable[bool] | bool] | None,
+    error: ReportError,
+) -> bool:
+    """`_handle_error` for the async forms: awaits what `on_error` returns."""
+    if on_error is None:
+        return _unhandled_error(error)
+    try:
+        stored = on_error(error)
+        if inspect.isawaitable(stored):
+            stored = await stored
+        return stored is True
+    except Exception:
+        return _on_error_failed(error)
+
+
 def _is_async(callback: object) -> bool:
     # A coroutine function, or an object whose class's __call__ is one: the object
     # itself does not look like a coroutine function to inspect.
@@ -255,16 +271,8 @@ async def areceive(
                 taken = True
             except Exception:
                 taken = _handler_failed(item)
-        elif on_error is None:
-            taken = _unhandled_error(item)
         else:
-            try:
-                stored = on_error(item)
-                if inspect.isawaitable(stored):
-                    stored = await stored
-                taken = stored is True
-            except Exception:
-                taken = _on_error_failed(item)
+            taken = await _ahandle_error(on_error, item)
         tally.record(item.id_sms, taken)
     return tally.ack(outcome.format)
 
@@ -401,16 +409,5 @@ async def areceive_batch(
             taken = _taken(result, first_seen.keys())
         except Exception:
             taken = _store_failed(reports)
-    handled = []
-    for error in outcome.errors:
-        if on_error is None:
-            handled.append(_unhandled_error(error))
-            continue
-        try:
-            stored = on_error(error)
-            if inspect.isawaitable(stored):
-                stored = await stored
-            handled.append(stored is True)
-        except Exception:
-            handled.append(_on_error_failed(error))
+    handled = [await _ahandle_error(on_error, error) for error in outcome.errors]
     return _batch_ack(outcome, first_seen, taken, handled)
