@@ -9,9 +9,11 @@ and keep the token out of access logs, which every server writes with the full U
 
 from __future__ import annotations
 
-import hmac
-import logging
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = ["MIN_TOKEN_LENGTH", "RedactToken", "check_token", "token_matches"]
 
@@ -19,7 +21,8 @@ __all__ = ["MIN_TOKEN_LENGTH", "RedactToken", "check_token", "token_matches"]
 MIN_TOKEN_LENGTH = 32
 
 # The path segment after /statuses/, up to the next slash, query, blank or quote.
-_SEGMENT = re.compile(r"(/statuses/)[^/?#\s\"']+")
+# Compiled by `re` on first use (and cached there), not at import.
+_SEGMENT = r"(/statuses/)[^/?#\s\"']+"
 
 
 def check_token(token: object, *, setting: str = "SMSSTATUS_TOKEN") -> str:
@@ -40,13 +43,22 @@ def token_matches(given: str, expected: str) -> bool:
     misconfiguration never opens the endpoint."""
     if not isinstance(expected, str) or len(expected) < MIN_TOKEN_LENGTH:
         return False
+    # Imported here, on the first request: hmac loads OpenSSL, which costs more
+    # than the rest of `import smsstatus` does.
+    import hmac
+
     # Bytes, because compare_digest refuses str with non-ASCII characters.
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode())
 
 
-class RedactToken(logging.Filter):
+class RedactToken:
     """A logging filter that replaces the path segment after ``/statuses/`` with
     ``***`` in a record's message and arguments, so access logs never hold the token.
+
+    It is a filter as `logging` takes one, an object with a ``filter`` method (not a
+    `logging.Filter` subclass, so that ``import smsstatus`` need not import `logging`):
+    ``addFilter`` and `logging.config.dictConfig` (``"()": "smsstatus.RedactToken"``)
+    accept it.
 
     Attach it to the handler (or logger) of the server's access log:
     ``gunicorn.access``, ``uvicorn.access``, ``django.server`` (runserver) or
@@ -68,4 +80,4 @@ class RedactToken(logging.Filter):
 
 
 def _redact(value: object) -> object:
-    return _SEGMENT.sub(r"\1***", value) if isinstance(value, str) else value
+    return re.sub(_SEGMENT, r"\1***", value) if isinstance(value, str) else value

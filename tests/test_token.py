@@ -109,3 +109,35 @@ def test_leaves_other_records_alone() -> None:
     )
     assert RedactToken().filter(record) is True
     assert record.getMessage() == "boom"
+
+
+def test_dict_config_builds_the_filter_from_its_dotted_name() -> None:
+    import logging.config
+
+    out = io.StringIO()
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "incremental": False,
+            "disable_existing_loggers": False,
+            "filters": {"redact": {"()": "smsstatus.RedactToken"}},
+            "handlers": {
+                "out": {
+                    "class": "logging.StreamHandler",
+                    "stream": out,
+                    "filters": ["redact"],
+                }
+            },
+            "loggers": {
+                "test.redact.config": {"handlers": ["out"], "propagate": False}
+            },
+        }
+    )
+    logger = logging.getLogger("test.redact.config")
+    try:
+        logger.warning("POST %s", f"/statuses/{TOKEN}")
+    finally:
+        for handler in logger.handlers[:]:
+            logger.removeHandler(handler)
+            handler.close()
+    assert out.getvalue() == "POST /statuses/***\n"

@@ -1,0 +1,39 @@
+"""The package as imported: what `import smsstatus` costs and what it loads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import smsstatus
+
+# Loaded only when needed: logging when there is something to log, hmac (which
+# loads OpenSSL) on the first token check, msgspec on the first JSON document, and
+# never a framework or a database driver.
+NOT_ON_IMPORT = (
+    "django",
+    "fastapi",
+    "flask",
+    "hmac",
+    "hypothesis",
+    "logging",
+    "msgspec",
+    "psycopg",
+    "sqlite3",
+)
+
+
+def test_import_loads_no_optional_or_lazy_module() -> None:
+    probe = (
+        "import sys, smsstatus; "
+        f"print(' '.join(m for m in {NOT_ON_IMPORT!r} if m in sys.modules))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert found.stdout.split() == []
+
+
+def test_all_is_sorted_and_names_exist() -> None:
+    assert smsstatus.__all__ == sorted(smsstatus.__all__)
+    assert all(hasattr(smsstatus, name) for name in smsstatus.__all__)
