@@ -8,6 +8,7 @@ the gateway's side of a test.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -33,8 +34,13 @@ _CONTENT_TYPES = {
 }
 
 
+class _AckSlots:
+    # Where an `Ack` keeps its fields, shared with `_AckBuilder` (see `ack_of`).
+    __slots__ = ("__weakref__", "body", "content_type", "format", "ids", "status")
+
+
 @attrs.frozen
-class Ack:
+class Ack(_AckSlots):
     """The HTTP answer to one delivery: `status`, `content_type` and `body` are what
     the view returns; `ids` are the acknowledged `id_sms` values."""
 
@@ -50,19 +56,21 @@ class Ack:
         return {"Content-Type": self.content_type}
 
 
+class _AckBuilder(_AckSlots):
+    __slots__ = ()
+
+
+_XML_HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<response>'
+
+
 def _ack_body(ids: tuple[int, ...], format: Format) -> bytes:
-    # Joined around the ids' digits: a hundred ids cost a few microseconds, not the
-    # tens that json.dumps of a list of dicts takes (the output is the same).
-    digits = map(str, ids)
+    # One bytes %-format of all the ids: digits written in C straight into the
+    # answer, twice as fast as str() of each and a join, and no encoding after.
     if format is Format.JSON:
-        items = '{"id_sms": ' + '}, {"id_sms": '.join(digits) + "}" if ids else ""
-        return f"[{items}]".encode("ascii")
-    items = "<id_sms>" + "</id_sms><id_sms>".join(digits) + "</id_sms>" if ids else ""
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?>\n<response>{items}</response>'.encode(
-            "ascii"
-        )
-    )
+        if not ids:
+            return b"[]"
+        return (b"[" + b'{"id_sms": %d}, ' * (len(ids) - 1) + b'{"id_sms": %d}]') % ids
+    return (_XML_HEAD + b"<id_sms>%d</id_sms>" * len(ids) + b"</response>") % ids
 
 
 def build_ack(accepted: Iterable[int | StatusReport], format: Format | str) -> Ack:
@@ -81,13 +89,16 @@ def build_ack(accepted: Iterable[int | StatusReport], format: Format | str) -> A
 def ack_of(ids: tuple[int, ...], format: Format, *, status: int = 200) -> Ack:
     """The `Ack` of `ids` that are already known to be distinct ids (those of
     decoded reports), without `build_ack`'s checks."""
-    return Ack(
-        ids=ids,
-        format=format,
-        body=_ack_body(ids, format),
-        content_type=_CONTENT_TYPES[format],
-        status=status,
-    )
+    # Built as the decoders build reports (`_model._unchecked_report`): a third of
+    # the cost of the attrs ``__init__``, paid once per delivery.
+    ack: Any = object.__new__(_AckBuilder)
+    ack.ids = ids
+    ack.format = format
+    ack.body = _ack_body(ids, format)
+    ack.content_type = _CONTENT_TYPES[format]
+    ack.status = status
+    ack.__class__ = Ack
+    return ack  # type: ignore[no-any-return]
 
 
 def empty_ack(format: Format, *, status: int) -> Ack:

@@ -9,7 +9,14 @@ import re
 from ._errors import DecodeError, PayloadTooLarge
 from ._model import Format, Limits
 
-__all__ = ["DEFAULT_LIMITS", "Body", "as_bytes", "parse_format", "sniff_format"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Body",
+    "as_bytes",
+    "opened",
+    "parse_format",
+    "sniff_format",
+]
 
 Body = bytes | bytearray | memoryview | str
 
@@ -17,6 +24,8 @@ DEFAULT_LIMITS = Limits()
 
 _NOT_BLANK = re.compile(rb"[^ \t\r\n]").search
 _OPENERS = {b"<": "<", b"[": "[", b"{": "{"}
+_FORMATS = {"<": Format.XML, "[": Format.JSON, "{": Format.JSON}
+_SNIFFED = {b"<": Format.XML, b"[": Format.JSON, b"{": Format.JSON}
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # How much of a UTF-16 body is decoded to find its first character.
 _UTF16_HEAD = 4096
@@ -24,16 +33,23 @@ _UTF16_HEAD = 4096
 
 def as_bytes(body: Body, limits: Limits) -> bytes:
     """`body` as bytes (a `str` encoded as UTF-8); refused if empty or too large."""
-    if isinstance(body, str):
+    return opened(body, limits)[0]
+
+
+def opened(body: Body, limits: Limits) -> tuple[bytes, Format | None]:
+    """`as_bytes`, and the format the body's first character says (`sniff_format`):
+    the first character is looked for once, for both."""
+    # bytes first: what every web framework hands over.
+    if body.__class__ is bytes:
+        data: bytes = body
+    elif isinstance(body, str):
         try:
             data = body.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise DecodeError(
                 f"body is not valid Unicode: lone surrogate at character {exc.start}"
             ) from None
-    elif isinstance(body, bytes):
-        data = body
-    elif isinstance(body, bytearray | memoryview):
+    elif isinstance(body, bytes | bytearray | memoryview):
         data = bytes(body)
     else:
         raise TypeError(
@@ -44,20 +60,20 @@ def as_bytes(body: Body, limits: Limits) -> bytes:
         raise PayloadTooLarge(
             f"body is {len(data)} bytes, over the limit of {limits.max_bytes}"
         )
-    if not _first_character(data):
-        raise DecodeError("body is empty")
-    return data
+    # Nearly every body starts right at its first character: one look-up for it.
+    sniffed = _SNIFFED.get(data[:1])
+    if sniffed is None:
+        first = _first_character(data)
+        if not first:
+            raise DecodeError("body is empty")
+        sniffed = _FORMATS.get(first)
+    return data, sniffed
 
 
 def sniff_format(data: bytes) -> Format | None:
     """The format the body's first non-blank character says, or None when it says
     neither (the body is blank or starts with something else)."""
-    first = _first_character(data)
-    if first == "<":
-        return Format.XML
-    if first in ("[", "{"):
-        return Format.JSON
-    return None
+    return _FORMATS.get(_first_character(data))
 
 
 def _first_character(data: bytes) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from ._body import DEFAULT_LIMITS, Body, as_bytes, parse_format, sniff_format
+from ._body import DEFAULT_LIMITS, Body, opened, parse_format
 from ._errors import DecodeError
 from ._json import read_json
 from ._model import Batch, Format, Limits
@@ -29,13 +29,12 @@ def decode(
     """
     limits = limits or DEFAULT_LIMITS
     chosen = None if format is None else parse_format(format)
-    data = as_bytes(body, limits)
+    data, sniffed = opened(body, limits)
+    chosen = chosen or sniffed
     if chosen is None:
-        chosen = sniff_format(data)
-        if chosen is None:
-            raise DecodeError(
-                "body is neither XML nor JSON: it does not start with '<', '[' or '{'"
-            )
+        raise DecodeError(
+            "body is neither XML nor JSON: it does not start with '<', '[' or '{'"
+        )
     if chosen is Format.XML:
         return read_xml(data, tz, limits)
     return read_json(data, tz, limits)

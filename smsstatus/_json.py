@@ -44,7 +44,15 @@ from . import _json_fast
 from ._body import DEFAULT_LIMITS, Body, as_bytes
 from ._errors import DecodeError, PayloadTooLarge
 from ._item import BigInt, ItemReader
-from ._model import Batch, Format, Limits, ReportError, StatusReport, _wall_clock
+from ._model import (
+    Batch,
+    Format,
+    Limits,
+    ReportError,
+    StatusReport,
+    _decoded_batch,
+    _wall_clock,
+)
 
 __all__ = [
     "MAX_DEPTH",
@@ -348,7 +356,7 @@ def _read_items(
             append(result)
         else:
             errors.append(result)
-    return Batch(format=Format.JSON, reports=tuple(reports), errors=tuple(errors))
+    return _decoded_batch(Format.JSON, tuple(reports), tuple(errors))
 
 
 def _scan_items(text: str, max_reports: int, sent: dict[int, str]) -> Iterator[Any]:

@@ -24,7 +24,15 @@ from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 from ._item import _LEG, _TIME_SHAPE, _ZERO_DIGITS
-from ._model import Batch, Format, Limits, Status, StatusReport, _ReportBuilder
+from ._model import (
+    Batch,
+    Format,
+    Limits,
+    Status,
+    StatusReport,
+    _decoded_batch,
+    _ReportBuilder,
+)
 
 __all__ = ["read"]
 
@@ -113,4 +121,4 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
     except Exception:
         # Whatever went wrong, the pure reader decides what the body is.
         return None
-    return Batch(Format.JSON, tuple(reports), ())
+    return _decoded_batch(Format.JSON, tuple(reports), ())

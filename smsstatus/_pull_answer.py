@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from ._body import DEFAULT_LIMITS, Body, as_bytes, parse_format, sniff_format
+from ._body import DEFAULT_LIMITS, Body, opened, parse_format
 from ._decode import decode
 from ._errors import DecodeError, PayloadTooLarge, SmsStatusError
 from ._item import ItemReader, read_id
@@ -103,9 +103,8 @@ def decode_state_answer(
     """
     limits = limits or DEFAULT_LIMITS
     chosen = None if format is None else parse_format(format)
-    data = as_bytes(body, limits)
-    if chosen is None:
-        chosen = sniff_format(data)
+    data, sniffed = opened(body, limits)
+    chosen = chosen or sniffed
     if chosen is Format.JSON:
         return _read_json_answer(data, tz, limits)
     if chosen is Format.XML:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Set
 from datetime import tzinfo
-from operator import attrgetter
+from types import FunctionType
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from ._ack import Ack, ack_of, build_ack, empty_ack
@@ -43,8 +43,6 @@ def _logger() -> logging.Logger:
 
     return logging.getLogger("smsstatus")
 
-
-_id_sms = attrgetter("id_sms")
 
 # How much of a refused body is looked at to choose the format of the answer.
 _SNIFF_CHARS = 4096
@@ -79,6 +77,13 @@ def _in_document_order(batch: Batch) -> Iterator[StatusReport | ReportError]:
         yield error
         index = error.index + 1
     yield from reports
+
+
+def _first_seen(reports: tuple[StatusReport, ...]) -> dict[int, None]:
+    """The reports' ids, each once, in order of first appearance."""
+    # A comprehension, not map(attrgetter): CPython 3.11+ reads a slot inline,
+    # which is twice as fast as a call per report.
+    return dict.fromkeys([report.id_sms for report in reports])
 
 
 class _Tally:
@@ -153,9 +158,14 @@ async def _ahandle_error(
 
 def _is_async(callback: object) -> bool:
     # A coroutine function, or an object whose class's __call__ is one: the object
-    # itself does not look like a coroutine function to inspect.
+    # itself does not look like a coroutine function to inspect.  A function's own
+    # class is not one, and a function (a lambda, a def) is the usual handler.
+    if inspect.iscoroutinefunction(callback):
+        return True
+    if type(callback) is FunctionType:
+        return False
     call = getattr(type(callback), "__call__", None)  # noqa: B004
-    return inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(call)
+    return inspect.iscoroutinefunction(call)
 
 
 def _refuse_async(name: str, *callbacks: object) -> None:
@@ -181,29 +191,17 @@ def _refuse_awaitable(callback: object, result: object) -> NoReturn:
 def _receive_reports(batch: Batch, handler: Callable[[StatusReport], object]) -> Ack:
     # `receive` on a batch without per-item errors, nearly every one: there is no
     # document order to restore, and an id is refused only when the handler failed
-    # for one of its reports.  The handler is called from C, by `map`, which makes
-    # the call nearly all a report costs; when a call raises, the calls go on after
-    # it.  A returned awaitable is a failure too (`_call`), looked for only when the
-    # handler returned anything but None.
-    reports = batch.reports
-    results: list[object] = []
+    # for one of its reports.  The loop is `_call` inlined: a call less per report.
     refused: set[int] = set()
-    while len(results) < len(reports):
+    for report in batch.reports:
         try:
-            results.extend(map(handler, reports[len(results) :]))
+            result = handler(report)
+            if result is not None and inspect.isawaitable(result):
+                _refuse_awaitable(handler, result)
         except Exception:
-            _handler_failed(reports[len(results)])
-            refused.add(reports[len(results)].id_sms)
-            results.append(None)
-    if results.count(None) != len(results):
-        for report, result in zip(reports, results, strict=True):
-            try:
-                if result is not None and inspect.isawaitable(result):
-                    _refuse_awaitable(handler, result)
-            except Exception:
-                _handler_failed(report)
-                refused.add(report.id_sms)
-    first_seen = dict.fromkeys(map(_id_sms, reports))
+            _handler_failed(report)
+            refused.add(report.id_sms)
+    first_seen = _first_seen(batch.reports)
     ids = [i for i in first_seen if i not in refused] if refused else first_seen
     return ack_of(tuple(ids), batch.format)
 
@@ -341,7 +339,7 @@ def _batch_ack(
 def _offer(batch: Batch) -> tuple[dict[int, None], tuple[StatusReport, ...]]:
     """The batch's ids in order of first appearance, and the reports a store gets:
     collapsed to one per id, which is the reports themselves when no id repeats."""
-    first_seen = dict.fromkeys(map(_id_sms, batch.reports))
+    first_seen = _first_seen(batch.reports)
     if len(first_seen) == len(batch.reports):
         return first_seen, batch.reports
     return first_seen, tuple(collapse(batch.reports).values())

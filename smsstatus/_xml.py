@@ -65,7 +65,15 @@ from defusedxml import (
 from ._body import DEFAULT_LIMITS, Body, as_bytes
 from ._errors import DecodeError, PayloadTooLarge, UnsafePayload
 from ._item import STATUS_BYTES, TIME_PATTERN, ItemReader
-from ._model import Batch, Format, Limits, ReportError, StatusReport, _wall_clock
+from ._model import (
+    Batch,
+    Format,
+    Limits,
+    ReportError,
+    StatusReport,
+    _decoded_batch,
+    _wall_clock,
+)
 
 __all__ = [
     "ELEMENTS_PER_ITEM",
@@ -310,7 +318,7 @@ def read_xml(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     errors: list[ReportError] = []
     if reports is None:
         reports, errors = _read_with_expat(data, reader, limits)
-    return Batch(format=Format.XML, reports=tuple(reports), errors=tuple(errors))
+    return _decoded_batch(Format.XML, tuple(reports), tuple(errors))
 
 
 def _read_as_written(
