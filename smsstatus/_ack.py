@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from . import _json_fast
 from ._body import DEFAULT_LIMITS, as_bytes, parse_format
 from ._errors import DecodeError
 from ._item import read_id
@@ -61,14 +62,29 @@ class _AckBuilder(_AckSlots):
 
 
 _XML_HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<response>'
+# What goes between two ids, before the first and after the last.
+_AROUND_IDS = {
+    Format.JSON: (b'}, {"id_sms": ', b'[{"id_sms": ', b"}]"),
+    Format.XML: (
+        b"</id_sms><id_sms>",
+        _XML_HEAD + b"<id_sms>",
+        b"</id_sms></response>",
+    ),
+}
 
 
 def _ack_body(ids: tuple[int, ...], format: Format) -> bytes:
-    # One bytes %-format of all the ids: digits written in C straight into the
-    # answer, twice as fast as str() of each and a join, and no encoding after.
+    if not ids:
+        return b"[]" if format is Format.JSON else _XML_HEAD + b"</response>"
+    # The digits are what costs: written by msgspec when it is there, and each
+    # comma then becomes what stands between two ids.
+    written = _json_fast.id_list(ids)
+    if written is not None:
+        between, start, end = _AROUND_IDS[format]
+        return start + written[1:-1].replace(b",", between) + end
+    # Else one bytes %-format of them all: twice as fast as str() of each and a
+    # join, and no encoding after.
     if format is Format.JSON:
-        if not ids:
-            return b"[]"
         return (b"[" + b'{"id_sms": %d}, ' * (len(ids) - 1) + b'{"id_sms": %d}]') % ids
     return (_XML_HEAD + b"<id_sms>%d</id_sms>" * len(ids) + b"</response>") % ids
 

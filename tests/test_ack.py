@@ -17,6 +17,7 @@ from smsstatus import (
     Status,
     StatusReport,
     UnsafePayload,
+    _json_fast,
     build_ack,
     decode_ack,
 )
@@ -38,10 +39,24 @@ ACKS = [
         b"<id_sms>100000000000000000000</id_sms></response>",
         b'[{"id_sms": 4007}, {"id_sms": 0}, {"id_sms": 100000000000000000000}]',
     ),
+    (
+        (2**64 - 1, 7),
+        XML_HEAD + b"<response><id_sms>18446744073709551615</id_sms>"
+        b"<id_sms>7</id_sms></response>",
+        b'[{"id_sms": 18446744073709551615}, {"id_sms": 7}]',
+    ),
 ]
 
 
+@pytest.fixture(params=["as installed", "without msgspec"])
+def id_writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bodies come out the same whether msgspec writes the ids or Python does."""
+    if request.param == "without msgspec":
+        monkeypatch.setattr(_json_fast, "id_list", lambda ids: None)
+
+
 @pytest.mark.parametrize(("ids", "xml", "json_body"), ACKS)
+@pytest.mark.usefixtures("id_writer")
 def test_build_ack_bodies(ids: tuple[int, ...], xml: bytes, json_body: bytes) -> None:
     assert build_ack(ids, "xml") == Ack(
         ids=ids, format=Format.XML, body=xml, content_type="text/xml; charset=utf-8"
