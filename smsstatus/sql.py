@@ -23,12 +23,14 @@ processes and connections can save at once without coordinating: whatever the or
 in which their statements run, the row ends with a report no saved report of its id
 supersedes, because "keep the higher rank" is commutative and idempotent.
 
-A batch is a constant number of statements whatever its size: one on PostgreSQL (the
-rows go in as one array per column and come out of ``unnest``), one per chunk of 150
-rows on SQLite (a multi-row ``VALUES`` stays under the oldest SQLite's limit of 999
-bound variables).  Reports of one id are first collapsed to the furthest along
-(PostgreSQL refuses to touch a row twice in one statement), and rows go in `id_sms`
-order, so two concurrent batches lock rows in the same order and cannot deadlock.
+A batch costs a statement per chunk of rows, never one per report: one statement on
+PostgreSQL (the rows go in as one array per column and come out of ``unnest``); on
+SQLite, one prepared statement of a multi-row ``VALUES`` run once per 20 rows (SQLite
+does the most rows a second at that size, and a fixed size keeps the statement texts
+few, so they stay prepared) after one read of the clock.  Reports of one id are
+first collapsed to the furthest along (PostgreSQL refuses to touch a row twice in one
+statement), and rows go in `id_sms` order, so two concurrent batches lock rows in the
+same order and cannot deadlock.
 
 `update` is `save` that also tells what changed (for Django's signal): it must read
 the rows it is about to replace, and nobody may change them between the read and the
@@ -62,11 +64,14 @@ differs between the two databases is in the two small `_Dialect` classes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from itertools import chain
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -118,6 +123,17 @@ def _rank(state: str) -> str:
 _FINAL_STATES = ", ".join(sorted(f"'{status.value}'" for status in _FINAL))
 
 
+@functools.cache
+def _sqlite_values(count: int) -> str:
+    """``VALUES`` of `count` rows for `_SQLite.insert`: `_Row`'s six columns, then
+    ``changed_at``, which is ?1 in every row."""
+    return "VALUES " + ", ".join(
+        f"(?{first}, ?{first + 1}, ?{first + 2}, ?{first + 3}, ?{first + 4},"
+        f" ?{first + 5}, ?1)"
+        for first in range(2, 2 + 6 * count, 6)
+    )
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -128,12 +144,11 @@ class _Dialect:
     upsert's conflict clause, the columns, the ranks) is shared."""
 
     time_type: str  # the type of `time` and `changed_at`
-    now: str  # the database's clock, as `changed_at` stores it
+    # A naive UTC wall clock, to the second, as the statements bind it.  Called for
+    # most reports a save writes, so a C-level callable where one does the job.
+    bind_time: Callable[[datetime], Any]
 
     def transaction(self, connection: Any, *, write: bool) -> Any:
-        raise NotImplementedError
-
-    def bind_time(self, utc: datetime) -> Any:
         raise NotImplementedError
 
     def read_time(self, value: Any) -> datetime:
@@ -159,9 +174,17 @@ class _Dialect:
 
 class _SQLite(_Dialect):
     time_type = "datetime"
-    # Django's form of a datetime on SQLite, with microseconds ('now' has milliseconds).
-    now = "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
-    _rows_per_statement = 150  # x 6 variables, under SQLite's historic limit of 999
+    # utc.isoformat(" ") (no microseconds: YYYY-MM-DD HH:MM:SS), without the cost
+    # of a Python-level call.
+    bind_time = methodcaller("isoformat", " ")
+    # The database's clock as `changed_at` stores it: Django's form of a datetime on
+    # SQLite, with microseconds ('now' has milliseconds).
+    _now = "SELECT strftime('%Y-%m-%d %H:%M:%f000', 'now')"
+    # SQLite upserts a multi-row VALUES fastest per row at a dozen or two rows (a
+    # hundred cost a third more, one twice as much; see docs/performance.md), and
+    # a fixed size keeps the distinct texts (a full chunk, the remainders) few
+    # enough to stay in sqlite3's cache of prepared statements.
+    _rows_per_statement = 20
 
     @contextmanager
     def transaction(self, connection: Any, *, write: bool) -> Iterator[Any]:
@@ -185,9 +208,6 @@ class _SQLite(_Dialect):
         finally:
             cursor.close()
 
-    def bind_time(self, utc: datetime) -> str:
-        return utc.isoformat(" ")  # no microseconds: YYYY-MM-DD HH:MM:SS
-
     def read_time(self, value: str | datetime) -> datetime:
         # Django's connections parse declared datetime columns themselves.
         return value if isinstance(value, datetime) else datetime.fromisoformat(value)
@@ -203,16 +223,24 @@ class _SQLite(_Dialect):
         return found
 
     def insert(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> None:
-        # The clock is read once per statement, not once per row (a tenth of the
-        # cost of a row); WHERE true keeps SQLite from reading ON CONFLICT as a join.
-        for chunk in _chunks(rows, self._rows_per_statement):
-            values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk))
-            select = (
-                f"SELECT v.*, now.t FROM (VALUES {values}) AS v,"
-                f" (SELECT {self.now} AS t) AS now WHERE true"
+        # The clock is read once, in the transaction, and bound as ?1 of every
+        # statement: cheaper than reading it in each statement (let alone each row),
+        # and every row of the save gets the same `changed_at`.
+        (now,) = cursor.execute(self._now).fetchone()
+        size = self._rows_per_statement
+        whole = len(rows) - len(rows) % size
+        if whole:
+            cursor.executemany(
+                statement.format(rows=_sqlite_values(size)),
+                (
+                    [now, *chain.from_iterable(rows[start : start + size])]
+                    for start in range(0, whole, size)
+                ),
             )
+        if whole < len(rows):
             cursor.execute(
-                statement.format(rows=select), [v for row in chunk for v in row]
+                statement.format(rows=_sqlite_values(len(rows) - whole)),
+                [now, *chain.from_iterable(rows[whole:])],
             )
 
     def claim(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
@@ -228,16 +256,21 @@ class _SQLite(_Dialect):
         )
 
 
+def _as_is(utc: datetime) -> datetime:
+    return utc
+
+
 class _PostgreSQL(_Dialect):
     time_type = "timestamp with time zone"
-    # The start of the statement: the same for every row it writes, and (unlike
-    # now()) not the start of a long transaction the caller opened.
-    now = "statement_timestamp()"
     # One array per column, sent in binary (%b): half the cost of the text form.
+    # statement_timestamp() is the start of the statement: the same for every row
+    # it writes, and (unlike now()) not the start of a long transaction the caller
+    # opened.
     _rows = (
-        "SELECT r.*, statement_timestamp() FROM unnest(%b::bigint[],"
-        " %b::timestamptz[], %b::integer[], %b::varchar[], %b::varchar[],"
-        " %b::varchar[]) AS r"
+        "SELECT r.i, r.t AT TIME ZONE 'UTC', r.o, r.s, r.sms, r.viber,"
+        " statement_timestamp() FROM unnest(%b::bigint[], %b::timestamp[],"
+        " %b::integer[], %b::varchar[], %b::varchar[], %b::varchar[])"
+        " AS r(i, t, o, s, sms, viber)"
     )
 
     @contextmanager
@@ -252,8 +285,10 @@ class _PostgreSQL(_Dialect):
             with connection.transaction(), connection.cursor() as cursor:
                 yield cursor
 
-    def bind_time(self, utc: datetime) -> datetime:
-        return utc.replace(tzinfo=timezone.utc)
+    # The wall clock goes as a timestamp and becomes a timestamptz in the statement
+    # (AT TIME ZONE 'UTC'): replace(tzinfo=...) in Python costs more than the rest
+    # of a row.
+    bind_time = staticmethod(_as_is)
 
     def read_time(self, value: datetime) -> datetime:
         return value.astimezone(timezone.utc).replace(tzinfo=None)
@@ -366,10 +401,10 @@ class StatusTable:
         logged (logger ``"smsstatus"``) and left out of the result.
         """
         dialect = _dialect(connection)
-        kept = _holdable(dialect, reports)
-        if kept:
+        kept, rows = _holdable(dialect, reports)
+        if rows:
             with dialect.transaction(connection, write=True) as cursor:
-                dialect.insert(cursor, self._upsert, _in_id_order(kept))
+                dialect.insert(cursor, self._upsert, rows)
         return frozenset(kept)
 
     def update(self, connection: Any, reports: Iterable[StatusReport]) -> Update:
@@ -380,10 +415,9 @@ class StatusTable:
         changes are exact even while other processes save the same ids.
         """
         dialect = _dialect(connection)
-        kept = _holdable(dialect, reports)
-        if not kept:
+        kept, rows = _holdable(dialect, reports)
+        if not rows:
             return Update(frozenset(), ())
-        rows = _in_id_order(kept)
         with dialect.transaction(connection, write=True) as cursor:
             inserted = dialect.claim(cursor, self._claim, rows)
             rest = [row for row in rows if row[0] not in inserted]
@@ -394,7 +428,7 @@ class StatusTable:
                 dialect.insert(cursor, self._upsert, rest)
         changes = (
             Change(report, previous.get(report.id_sms))
-            for report, _ in kept.values()
+            for report in kept.values()
             if report.supersedes(previous.get(report.id_sms))
         )
         return Update(frozenset(kept), tuple(changes))
@@ -429,50 +463,71 @@ class StatusTable:
 
 def _holdable(
     dialect: _Dialect, reports: Iterable[StatusReport]
-) -> dict[int, tuple[StatusReport, _Row]]:
-    """The furthest-along report of each id, with its row, in first-appearance
-    order; the reports the table cannot hold are logged and left out."""
-    kept = {}
-    for id_sms, report in collapse(reports).items():
-        row = _row(dialect, report)
-        if row is None:
-            logger.warning(
-                "id_sms=%d cannot be stored (ids go up to 2**63 - 1, times must "
-                "fit years 1-9999 in UTC); it is not taken: %r",
+) -> tuple[dict[int, StatusReport], list[_Row]]:
+    """The furthest-along report of each id, in first-appearance order, and their
+    rows, in id order; the reports the table cannot hold are logged and left out of
+    both."""
+    # Every saved report passes through this loop, so it is written for speed: one
+    # pass, no Python-level call per report for a time as the decoders give it
+    # (naive, whole seconds), `_value_` rather than the `Status.value` property (a
+    # Python-level descriptor, ten times slower), one sort of the finished rows.
+    reports = tuple(reports)
+    kept = {report.id_sms: report for report in reports}
+    if len(kept) < len(reports):  # an id repeats (receive_batch has none left)
+        kept = collapse(reports)
+    bind = dialect.bind_time
+    rows: list[_Row] = []
+    refused = []
+    for id_sms, report in kept.items():
+        time, offset = report.time, None
+        if id_sms > _MAX_ID:
+            refused.append(id_sms)
+            continue
+        if time is not None:
+            if time.tzinfo is None and not time.microsecond:
+                time = bind(time)  # a wall clock to the second already
+            else:
+                columns = _time_columns(bind, time)
+                if columns is None:
+                    refused.append(id_sms)
+                    continue
+                time, offset = columns
+        sms, viber = report.sms, report.viber
+        rows.append(
+            (
                 id_sms,
-                report,
+                time,
+                offset,
+                report.state._value_,
+                None if sms is None else sms._value_,
+                None if viber is None else viber._value_,
             )
-        else:
-            kept[id_sms] = (report, row)
-    return kept
+        )
+    for id_sms in refused:
+        logger.warning(
+            "id_sms=%d cannot be stored (ids go up to 2**63 - 1, times must "
+            "fit years 1-9999 in UTC); it is not taken: %r",
+            id_sms,
+            kept.pop(id_sms),
+        )
+    rows.sort()  # by id_sms alone: the ids are distinct
+    return kept, rows
 
 
-def _in_id_order(kept: dict[int, tuple[StatusReport, _Row]]) -> list[_Row]:
-    return [kept[id_sms][1] for id_sms in sorted(kept)]
-
-
-def _row(dialect: _Dialect, report: StatusReport) -> _Row | None:
-    if report.id_sms > _MAX_ID:
+def _time_columns(
+    bind: Callable[[datetime], Any], time: datetime
+) -> tuple[Any, int | None] | None:
+    """`time` as its `time` and `time_offset` columns, or None when its UTC instant
+    is out of datetime's range."""
+    delta = time.utcoffset()
+    wall = time.replace(tzinfo=None, microsecond=0)
+    if delta is None:
+        return bind(wall), None
+    try:
+        utc = wall - delta
+    except OverflowError:
         return None
-    time, offset = report.time, None
-    if time is not None:
-        delta = time.utcoffset()
-        time = time.replace(tzinfo=None, microsecond=0)
-        if delta is not None:
-            offset = int(delta.total_seconds())
-            try:
-                time -= delta
-            except OverflowError:
-                return None
-        time = dialect.bind_time(time)
-    return (
-        report.id_sms,
-        time,
-        offset,
-        report.state.value,
-        None if report.sms is None else report.sms.value,
-        None if report.viber is None else report.viber.value,
-    )
+    return bind(utc), int(delta.total_seconds())
 
 
 def _reports(dialect: _Dialect, rows: Iterable[Any]) -> dict[int, StatusReport]:

@@ -202,17 +202,26 @@ def test_store_bench_reports_every_case(database: Database) -> None:
     assert report.startswith("smsstatus storage benchmark: Python ")
     header, *rows = table(report, "Statuses stored per second")
     assert header == ["database", "case", "N=30", "N=60"]
+    floor = ["SQLite floor: save's statements, pre-built rows"]
     assert [row[1] for row in rows] == [
         "decode only",
         "per-report handler",
         "batch",
         "batch, 1 000-status documents",
+        *(floor if database.kind == "sqlite" else []),
     ]
     for row in rows:
         assert all(re.fullmatch(r"\d+", cell) and int(cell) > 0 for cell in row[2:])
     header, *rows = table(report, "Ratio, batch / per-report handler")
     assert len(rows) == 1
     assert all(NUMBER.fullmatch(cell) for cell in rows[0][1:]), rows
+    ceiling = re.search(
+        r"^SQLite [\d.]+, per-report handler / SQLite floor \(in time a status\): "
+        r"([\d.]+) at N=30, ([\d.]+) at N=60; ",
+        report,
+        re.MULTILINE,
+    )
+    assert (ceiling is not None) == (database.kind == "sqlite"), report
     verdicts = report.split("## Targets", 1)[1].strip().splitlines()
     assert len(verdicts) == (4 if database.kind == "postgresql" else 2)
     assert all(line.split(" ", 1)[0] in {"PASS", "FAIL"} for line in verdicts)
