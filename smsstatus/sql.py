@@ -70,8 +70,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from itertools import chain
-from operator import methodcaller
+from itertools import chain, repeat
+from operator import add, methodcaller
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -126,12 +126,8 @@ _FINAL_STATES = ", ".join(sorted(f"'{status.value}'" for status in _FINAL))
 @functools.cache
 def _sqlite_values(count: int) -> str:
     """``VALUES`` of `count` rows for `_SQLite.insert`: `_Row`'s six columns, then
-    ``changed_at``, which is ?1 in every row."""
-    return "VALUES " + ", ".join(
-        f"(?{first}, ?{first + 1}, ?{first + 2}, ?{first + 3}, ?{first + 4},"
-        f" ?{first + 5}, ?1)"
-        for first in range(2, 2 + 6 * count, 6)
-    )
+    ``changed_at``."""
+    return "VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -223,24 +219,30 @@ class _SQLite(_Dialect):
         return found
 
     def insert(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> None:
-        # The clock is read once, in the transaction, and bound as ?1 of every
-        # statement: cheaper than reading it in each statement (let alone each row),
-        # and every row of the save gets the same `changed_at`.
+        # The clock is read once, in the transaction, and bound after each row:
+        # cheaper than reading it in each statement (let alone each row), and every
+        # row of the save gets the same `changed_at`.  (Not one numbered ?1 for all
+        # rows: Python 3.12.1 warns that it is a named placeholder.)
         (now,) = cursor.execute(self._now).fetchone()
+        clock = repeat((now,))
+
+        def parameters(chunk: Sequence[_Row]) -> list[Any]:
+            return list(chain.from_iterable(map(add, chunk, clock)))
+
         size = self._rows_per_statement
         whole = len(rows) - len(rows) % size
         if whole:
             cursor.executemany(
                 statement.format(rows=_sqlite_values(size)),
                 (
-                    [now, *chain.from_iterable(rows[start : start + size])]
+                    parameters(rows[start : start + size])
                     for start in range(0, whole, size)
                 ),
             )
         if whole < len(rows):
             cursor.execute(
                 statement.format(rows=_sqlite_values(len(rows) - whole)),
-                [now, *chain.from_iterable(rows[whole:])],
+                parameters(rows[whole:]),
             )
 
     def claim(self, cursor: Any, statement: str, rows: Sequence[_Row]) -> set[int]:
