@@ -177,9 +177,9 @@ class _SQLite(_Dialect):
     # SQLite, with microseconds ('now' has milliseconds).
     _now = "SELECT strftime('%Y-%m-%d %H:%M:%f000', 'now')"
     # SQLite upserts a multi-row VALUES fastest per row at a dozen or two rows (a
-    # hundred cost a third more, one twice as much; see docs/performance.md), and
-    # a fixed size keeps the distinct texts (a full chunk, the remainders) few
-    # enough to stay in sqlite3's cache of prepared statements.
+    # hundred, or one, cost a third more; see docs/performance.md), and a fixed size
+    # keeps the distinct texts (a whole chunk, the remainders) few enough to stay in
+    # sqlite3's cache of prepared statements.
     _rows_per_statement = 20
 
     @contextmanager
