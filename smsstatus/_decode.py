@@ -12,6 +12,8 @@ from ._xml import read_xml
 
 __all__ = ["decode"]
 
+_XML = Format.XML
+
 
 def decode(
     body: Body,
@@ -27,14 +29,18 @@ def decode(
     Bad items become `ReportError` values in the batch; a document that cannot be read
     raises a `DecodeError` and nothing else, whatever the body holds.
     """
-    limits = limits or DEFAULT_LIMITS
+    # Every step counts for a one-item document: `is None` tests, no attribute
+    # look-up of the enum.
+    if limits is None:
+        limits = DEFAULT_LIMITS
     chosen = None if format is None else parse_format(format)
     data, sniffed = opened(body, limits)
-    chosen = chosen or sniffed
     if chosen is None:
-        raise DecodeError(
-            "body is neither XML nor JSON: it does not start with '<', '[' or '{'"
-        )
-    if chosen is Format.XML:
+        chosen = sniffed
+        if chosen is None:
+            raise DecodeError(
+                "body is neither XML nor JSON: it does not start with '<', '[' or '{'"
+            )
+    if chosen is _XML:
         return read_xml(data, tz, limits)
     return read_json(data, tz, limits)

@@ -95,17 +95,11 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
     decode = decoder()
     if decode is None or (tz is not None and not isinstance(tz, tzinfo)):
         return None
-    # Local names for the loop: each look-up saved is saved once per item.
-    times: dict[str | None, datetime | None] = {"": None, None: None}
-    legs = _LEG
-    new = object.__new__
-    builder = _ReportBuilder
-    report_class = StatusReport
-    parse_time = datetime.fromisoformat
-    zero_digits = _ZERO_DIGITS
-    time_shape = _TIME_SHAPE
+    # Written for CPython 3.11+, whose specialising interpreter reads globals and
+    # slots as fast as locals: no local aliases, and no cache of parsed times (the
+    # look-up costs half of what it saves, and a batch's times mostly differ), which
+    # is also what a one-item document's fixed cost wants.
     reports: list[StatusReport] = []
-    append = reports.append
     try:
         items = decode(data)
         if items.__class__ is not list:
@@ -120,24 +114,23 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
                 if not (id_sms.isascii() and id_sms.isdigit()):
                     return None
                 id_sms = int(id_sms)
-            time_raw = item.time
-            if time_raw in times:
-                time = times[time_raw]
+            time = item.time
+            if not time:  # "" or None
+                time = None
             else:
-                if time_raw.encode().translate(zero_digits) != time_shape:
+                if time.encode().translate(_ZERO_DIGITS) != _TIME_SHAPE:
                     return None
-                time = parse_time(time_raw)
+                time = datetime.fromisoformat(time)
                 if tz is not None:
                     time = time.replace(tzinfo=tz)
-                times[time_raw] = time
-            report: Any = new(builder)
+            report: Any = object.__new__(_ReportBuilder)
             report.id_sms = id_sms
             report.time = time
             report.state = item.state
-            report.sms = legs[item.sms]
-            report.viber = legs[item.viber]
-            report.__class__ = report_class
-            append(report)
+            report.sms = _LEG[item.sms]
+            report.viber = _LEG[item.viber]
+            report.__class__ = StatusReport
+            reports.append(report)
     except Exception:
         # Whatever went wrong, the pure reader decides what the body is.
         return None
