@@ -34,7 +34,7 @@ from ._model import (
     Limits,
     Status,
     StatusReport,
-    _decoded_batch,
+    _BatchBuilder,
     _ReportBuilder,
 )
 
@@ -43,6 +43,7 @@ __all__ = ["id_list", "read"]
 # An id read as a JSON number must fit in 63 bits (msgspec bounds are int64); one
 # larger is rare enough to leave to the pure reader and its rules for long numbers.
 _MAX_ID = 2**63 - 1
+_JSON = Format.JSON
 
 
 @functools.cache
@@ -134,4 +135,11 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
     except Exception:
         # Whatever went wrong, the pure reader decides what the body is.
         return None
-    return _decoded_batch(Format.JSON, tuple(reports), ())
+    # `_model._decoded_batch` inlined, as the reports are: a one-item document
+    # notices every call.
+    batch: Any = object.__new__(_BatchBuilder)
+    batch.format = _JSON
+    batch.reports = tuple(reports)
+    batch.errors = ()
+    batch.__class__ = Batch
+    return batch  # type: ignore[no-any-return]
