@@ -36,7 +36,14 @@ from ._model import (
     _unchecked_report,
 )
 
-__all__ = ["STATUS_BYTES", "TIME_PATTERN", "BigInt", "ItemReader", "read_id"]
+__all__ = [
+    "STATUS_BYTES",
+    "TIME_PATTERN",
+    "BigInt",
+    "ItemReader",
+    "check_tz",
+    "read_id",
+]
 
 _STATUS = {status.value: status for status in Status}
 # The XML decoder looks a ``<state>``'s text up as the bytes between its tags.
@@ -105,10 +112,7 @@ class ItemReader:
     def __init__(
         self, tz: tzinfo | None, states: Mapping[Any, Status] = _STATUS
     ) -> None:
-        if tz is not None and not isinstance(tz, tzinfo):
-            # Checked here, not when the first time is read: a wrong `tz` must fail
-            # on every document, not only on those that carry a time.
-            raise TypeError(f"tz must be a datetime.tzinfo or None, not {tz!r}")
+        check_tz(tz)
         self._tz = tz
         self._times: dict[Any, Any] = {"": None, None: None}
         self.fast = _fast_reader(tz, self._times, states)
@@ -165,6 +169,15 @@ class ItemReader:
                     value = value.replace(tzinfo=self._tz)
         times[text] = value
         return value
+
+
+def check_tz(tz: object) -> None:
+    """Refuse a `tz` that is neither a `datetime.tzinfo` nor None (`TypeError`).
+
+    A decoder checks it before its first item, not when the first time is read: a
+    wrong `tz` must fail on every document, not only on those that carry a time."""
+    if tz is not None and not isinstance(tz, tzinfo):
+        raise TypeError(f"tz must be a datetime.tzinfo or None, not {tz!r}")
 
 
 def _fast_reader(
