@@ -332,9 +332,10 @@ def _read_items(
     json.dumps could not write back as they came (filled in by `_scan_items` before
     it yields the item)."""
     check_tz(tz)
-    # `ItemReader.fast`'s rules are written out in the loop below: a call per item
-    # costs more than the rest of the loop does.  Only an item they do not take
-    # needs the reader, which is made then (making one costs as much as ten items).
+    # `ItemReader.fast`'s tests are written out in the loop below, a JSON int >= 0
+    # taken as an ordinary id: a call per item would cost more than the rest of the
+    # loop.  Only an item they leave needs the reader's `careful`, so the reader is
+    # made for the first such item (making one costs as much as reading ten).
     reader: ItemReader | None = None
     times: dict[Any, Any] = {"": None, None: None}
     unseen = _UNSEEN
@@ -381,8 +382,11 @@ def _read_items(
                     sms = legs[item.get("sms")]
                     viber = legs[item.get("viber")]
             except (_Unusual, AttributeError, KeyError, TypeError, ValueError):
-                # `ItemReader.fast`'s reasons to leave an item to `careful`, and
-                # its own, `_Unusual`, for a value out of the ordinary form.
+                # `_Unusual`: a value out of the ordinary form; KeyError: a key
+                # missing, or not a status; TypeError: not an object, or an
+                # unhashable value looked up; AttributeError: a time that is not a
+                # string; ValueError: an id longer than int() converts, a time that
+                # is no real date-time or holds a lone surrogate.
                 pass
             else:
                 # `_unchecked_report`, written out, as `ItemReader.fast` does.
@@ -477,7 +481,7 @@ def _pieces(text: str, at: int) -> Iterator[list[Any]]:
     """The items of an array of the gateway's shape (`check_shape` said so: objects
     that hold only scalars) from `at`, just past its ``[``, as the lists json reads
     from pieces of about `_PIECE` characters cut between two objects, after the
-    ``}`` of a ``},`` (`itertools.chain` then hands the items on in C).
+    ``}`` of a ``},``.
 
     A cut can only fall inside a string if a string holds ``},``: the piece then
     ends in an unterminated string, so json refuses it (`json.JSONDecodeError`) and
