@@ -231,13 +231,16 @@ def load_json(
     text = _text(data)
     check_shape(data, max_reports)
     try:
-        return json.loads(text, parse_float=parse_float)
-    except json.JSONDecodeError as exc:
+        try:
+            return json.loads(text, parse_float=parse_float)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer with more digits than int() converts: a mark
+            return json.loads(text, parse_int=_int_or_big, parse_float=parse_float)
+    except json.JSONDecodeError as exc:  # either reading, past such an integer too
         raise _malformed(exc) from exc
     except RecursionError as exc:  # only when the caller itself is nearly that deep
         raise DecodeError("JSON nested too deep to parse") from exc
-    except ValueError:  # an integer with more digits than int() converts: a mark
-        return json.loads(text, parse_int=_int_or_big, parse_float=parse_float)
 
 
 def _skip_blanks(text: str, at: int) -> int:
@@ -248,11 +251,14 @@ def _skip_blanks(text: str, at: int) -> int:
 def _scan_again(text: str, at: int, exc: Exception) -> tuple[Any, int]:
     """The value at `at` after json's own scanner failed there with `exc`: read
     with over-long integers kept as marks, or the document's error."""
-    if isinstance(exc, StopIteration | json.JSONDecodeError):
-        raise _as_json_says(text) from None
+    if isinstance(exc, ValueError) and not isinstance(exc, json.JSONDecodeError):
+        try:
+            return _scan_big(text, at)  # an integer too long for int()
+        except (StopIteration, ValueError, RecursionError) as again:
+            exc = again  # the value is malformed past that integer, or too deep
     if isinstance(exc, RecursionError):  # only when the caller is itself that deep
         raise DecodeError("JSON nested too deep to parse") from exc
-    return _scan_big(text, at)  # ValueError: an integer too long for int()
+    raise _as_json_says(text) from None
 
 
 def _as_text(item: Any) -> str:

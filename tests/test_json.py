@@ -453,6 +453,29 @@ def test_a_document_read_item_by_item_is_malformed_as_json_says(body: str) -> No
     assert_refused_as_json_says(body)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '[{"id_sms": 1, "x": ' + "9" * 5000 + ' "state": "send"}]',
+        '[{"id_sms": ' + "9" * 5000 + "} {}]",
+        '{"id_sms": 1, "x": [' + "9" * 5000 + "}",
+    ],
+    ids=["no comma after it", "no comma after its item", "unclosed after it"],
+)
+def test_an_integer_too_long_in_a_malformed_document_is_refused_as_json_says(
+    body: str,
+) -> None:
+    # json first refuses the integer; read again with it kept as a mark, the
+    # document is malformed further on, and that is the error, in json's words.
+    with pytest.raises(json.JSONDecodeError) as caught:
+        json.loads(body, parse_int=str)
+    said = caught.value
+    expected = f"malformed JSON at line {said.lineno}, column {said.colno}: {said.msg}"
+    for read in (decode_json, lambda body: _json.load_json(body.encode())):
+        with pytest.raises(DecodeError, match=re.escape(expected)):
+            read(body)
+
+
 def test_an_empty_array_read_item_by_item() -> None:
     body = '[{"id_sms": ' + "9" * 5000 + ', "time": "", "state": "send"}]'
     assert len(decode_json(body).errors) == 1
