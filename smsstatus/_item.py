@@ -4,18 +4,20 @@ A decoder pulls the raw field values out of an item (strings from XML; any JSON 
 from JSON; absent where a field is missing) and hands them to an `ItemReader`:
 
 - `ItemReader.fast` is the hot path, taken by nearly every item.  It accepts only the
-  exact, ordinary form of each field (an id of plain ASCII digits or a JSON int >= 0,
-  a time already seen or of the exact ``YYYY-MM-DD HH:MM:SS`` shape, statuses found by
-  one dictionary look-up) and builds the report without re-running the model's
-  validators.  It never decides that an item is bad: on anything unusual, even an input
-  that turns out fine (an id with blanks around it, a missing ``time``), it returns
-  None.  `ItemReader.shaped` is the same for a decoder that has already matched the
-  fields' shapes itself (the XML one, on a document written as the gateway writes it).
+  exact, ordinary form of each field (an id of plain ASCII digits, a time already seen
+  or of the exact ``YYYY-MM-DD HH:MM:SS`` shape, statuses found by one dictionary
+  look-up) and builds the report without re-running the model's validators.  It never
+  decides that an item is bad: on anything unusual, even an input that turns out fine
+  (an id with blanks around it, a missing ``time``), it returns None.
+  `ItemReader.shaped` is the same for a decoder that has already matched the fields'
+  shapes itself (the XML one, on a document written as the gateway writes it).  The
+  JSON readers write these tests out in their own loops, where a call per item would
+  cost more than the rest of the loop, adding a JSON int >= 0 as an ordinary id.
 - `ItemReader.careful` then applies the rules one field at a time and either builds
   the report or names the first bad field and its value in a `ReportError`.
 
-So the rules live here once, for both formats, and the hot path stays short: each of
-its tests is one cheap C-level call, and its failures cost nothing but a second look.
+So the rules live here once, for both formats, and the hot paths stay short: each of
+their tests is one cheap C-level call, and its failures cost nothing but a second look.
 
 Blanks (XML's and JSON's white space: space, tab, CR, LF, nothing else) around any
 field's text are ignored, so a pretty-printed ``<state>`` reads like a compact one.
@@ -36,7 +38,14 @@ from ._model import (
     _unchecked_report,
 )
 
-__all__ = ["STATUS_BYTES", "TIME_PATTERN", "BigInt", "ItemReader", "read_id"]
+__all__ = [
+    "STATUS_BYTES",
+    "TIME_PATTERN",
+    "BigInt",
+    "ItemReader",
+    "check_tz",
+    "read_id",
+]
 
 _STATUS = {status.value: status for status in Status}
 # The XML decoder looks a ``<state>``'s text up as the bytes between its tags.
@@ -105,10 +114,7 @@ class ItemReader:
     def __init__(
         self, tz: tzinfo | None, states: Mapping[Any, Status] = _STATUS
     ) -> None:
-        if tz is not None and not isinstance(tz, tzinfo):
-            # Checked here, not when the first time is read: a wrong `tz` must fail
-            # on every document, not only on those that carry a time.
-            raise TypeError(f"tz must be a datetime.tzinfo or None, not {tz!r}")
+        check_tz(tz)
         self._tz = tz
         self._times: dict[Any, Any] = {"": None, None: None}
         self.fast = _fast_reader(tz, self._times, states)
@@ -167,6 +173,15 @@ class ItemReader:
         return value
 
 
+def check_tz(tz: object) -> None:
+    """Refuse a `tz` that is neither a `datetime.tzinfo` nor None (`TypeError`).
+
+    A decoder checks it before its first item, not when the first time is read: a
+    wrong `tz` must fail on every document, not only on those that carry a time."""
+    if tz is not None and not isinstance(tz, tzinfo):
+        raise TypeError(f"tz must be a datetime.tzinfo or None, not {tz!r}")
+
+
 def _fast_reader(
     tz: tzinfo | None, times: dict[Any, Any], states: Mapping[Any, Status]
 ) -> FastRead:
@@ -182,14 +197,9 @@ def _fast_reader(
     def fast(item: Mapping[str, Any]) -> StatusReport | None:
         try:
             id_raw = item["id_sms"]
-            if id_raw.__class__ is str:
-                if not (id_raw.isascii() and id_raw.isdigit()):
-                    return None
-                id_sms = int(id_raw)
-            elif id_raw.__class__ is int and id_raw >= 0:
-                id_sms = id_raw
-            else:
+            if not (id_raw.__class__ is str and id_raw.isascii() and id_raw.isdigit()):
                 return None
+            id_sms = int(id_raw)
             time_raw = item["time"]
             time = times.get(time_raw, bad)
             if time is bad:

@@ -35,7 +35,7 @@ import codecs
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from functools import partial
 from json.scanner import make_scanner
 from typing import Any, cast
@@ -43,7 +43,15 @@ from typing import Any, cast
 from . import _json_fast
 from ._body import DEFAULT_LIMITS, Body, as_bytes
 from ._errors import DecodeError, PayloadTooLarge
-from ._item import BigInt, ItemReader
+from ._item import (
+    _LEG,
+    _STATUS,
+    _TIME_SHAPE,
+    _ZERO_DIGITS,
+    BigInt,
+    ItemReader,
+    check_tz,
+)
 from ._model import (
     Batch,
     Format,
@@ -51,6 +59,7 @@ from ._model import (
     ReportError,
     StatusReport,
     _decoded_batch,
+    _ReportBuilder,
     _wall_clock,
 )
 
@@ -92,6 +101,12 @@ _STRINGS = re.compile(rb'"[^"]*"').sub
 _OPENERS = (ord("["), ord("{"))
 _TOO_MANY_MEMBERS = b"{" + b"," * MAX_ITEM_VALUES  # in an object of scalars only
 _COMMA = ord(",")
+# Marks, in `_read_items`' cache of times, a string not seen yet.
+_UNSEEN: Any = object()
+
+
+class _Unusual(Exception):
+    """An item's field out of the ordinary form: `ItemReader.careful` reads it."""
 
 
 def _int_or_big(text: str) -> int | BigInt:
@@ -127,13 +142,15 @@ def check_shape(data: bytes, max_reports: int) -> int | None:
     objects that hold no arrays or objects, or one such object), else None.
     """
     shape = _shape(data)
-    values = shape.count(b"[") + shape.count(b"{") + shape.count(b",")
+    # The brackets alone are a third of the shape: counting on them is cheaper.
+    brackets = shape.translate(None, b",")
+    objects = brackets.count(b"{")
+    values = len(shape) - len(brackets) + objects + brackets.count(b"[")
     max_values = VALUES_PER_ITEM * max_reports + MAX_ITEM_VALUES
     if values > max_values:
         raise PayloadTooLarge(
             f"more than {max_values} JSON values ({VALUES_PER_ITEM} per permitted item)"
         )
-    brackets = shape.translate(None, b",")
     if (
         brackets.find(b"[", 1) < 0
         and brackets.find(b"]", 0, len(brackets) - 1) < 0
@@ -144,7 +161,6 @@ def check_shape(data: bytes, max_reports: int) -> int | None:
         # levels at most, and an object's values are its commas plus one.
         if _TOO_MANY_MEMBERS in shape:
             raise _too_many_values_in_an_item()
-        objects = brackets.count(b"{")
         if brackets[:1] != b"[":
             return objects
         # Objects only, one comma apart: nothing else stands between them.
@@ -216,13 +232,16 @@ def load_json(
     text = _text(data)
     check_shape(data, max_reports)
     try:
-        return json.loads(text, parse_float=parse_float)
-    except json.JSONDecodeError as exc:
+        try:
+            return json.loads(text, parse_float=parse_float)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer with more digits than int() converts: a mark
+            return json.loads(text, parse_int=_int_or_big, parse_float=parse_float)
+    except json.JSONDecodeError as exc:  # either reading, past such an integer too
         raise _malformed(exc) from exc
     except RecursionError as exc:  # only when the caller itself is nearly that deep
         raise DecodeError("JSON nested too deep to parse") from exc
-    except ValueError:  # an integer with more digits than int() converts: a mark
-        return json.loads(text, parse_int=_int_or_big, parse_float=parse_float)
 
 
 def _skip_blanks(text: str, at: int) -> int:
@@ -233,11 +252,14 @@ def _skip_blanks(text: str, at: int) -> int:
 def _scan_again(text: str, at: int, exc: Exception) -> tuple[Any, int]:
     """The value at `at` after json's own scanner failed there with `exc`: read
     with over-long integers kept as marks, or the document's error."""
-    if isinstance(exc, StopIteration | json.JSONDecodeError):
-        raise _as_json_says(text) from None
+    if isinstance(exc, ValueError) and not isinstance(exc, json.JSONDecodeError):
+        try:
+            return _scan_big(text, at)  # an integer too long for int()
+        except (StopIteration, ValueError, RecursionError) as again:
+            exc = again  # the value is malformed past that integer, or too deep
     if isinstance(exc, RecursionError):  # only when the caller is itself that deep
         raise DecodeError("JSON nested too deep to parse") from exc
-    return _scan_big(text, at)  # ValueError: an integer too long for int()
+    raise _as_json_says(text) from None
 
 
 def _as_text(item: Any) -> str:
@@ -262,7 +284,9 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     size = len(data)
     if size < _TINY or (
         size <= _SMALL
-        and (opens := data.count(b"[") + data.count(b"{")) <= MAX_DEPTH
+        # Braces first: past 64 items, a gateway's document fails here, one count in.
+        and (opens := data.count(b"{")) <= MAX_DEPTH
+        and (opens := opens + data.count(b"[")) <= MAX_DEPTH
         and opens + data.count(b",") <= MAX_ITEM_VALUES
     ):
         # Too few brackets to nest too deep, too few values to weigh: a small
@@ -277,10 +301,9 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
         # json builds it (small, or of the gateway's shape with its items counted)
         # whole, the fastest way, keys shared between items; a large array in
         # pieces, since json's objects weigh about five times their text.
-        start = _skip_blanks(text, 0)
         try:
-            if size > _PIECE and text[start] == "[":
-                return _read_items(_pieces(text, start + 1), tz, {}, None)
+            if size > _PIECE and text[start := _skip_blanks(text, 0)] == "[":
+                return _read_items(_pieces(text, start + 1), tz, {})
             document = json.loads(text)
         except json.JSONDecodeError as exc:
             if size <= _PIECE:
@@ -298,9 +321,9 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
                 raise PayloadTooLarge(
                     f"{len(document)} items, over the limit of {max_reports}"
                 )
-            return _read_items(document, tz, {}, document)
+            return _read_items((document,), tz, {})
     sent: dict[int, str] = {}
-    return _read_items(_scan_items(text, max_reports, sent), tz, sent, None)
+    return _read_items(_scan_items(text, max_reports, sent), tz, sent)
 
 
 def _not_a_batch(document: Any) -> DecodeError:
@@ -309,58 +332,117 @@ def _not_a_batch(document: Any) -> DecodeError:
 
 
 def _read_items(
-    items: Iterable[Any],
-    tz: tzinfo | None,
-    sent: dict[int, str],
-    held: list[Any] | None,
+    lists: Iterable[list[Any]], tz: tzinfo | None, sent: dict[int, str]
 ) -> Batch:
-    """The batch of a document's items.  `sent` holds the raw text of the items that
+    """The batch of a document's items, given in lists: the whole document, its
+    pieces, or each item alone.  `sent` holds the raw text of the items that
     json.dumps could not write back as they came (filled in by `_scan_items` before
-    it yields the item); `held` is the list `items` is, if it is one."""
-    reader = ItemReader(tz)
-    fast = reader.fast
+    it yields the item)."""
+    check_tz(tz)
+    # `ItemReader.fast`'s tests are written out in the loop below, a JSON int >= 0
+    # taken as an ordinary id: a call per item would cost more than the rest of the
+    # loop.  Only an item they leave needs the reader's `careful`, so the reader is
+    # made for the first such item (making one costs as much as reading ten).
+    reader: ItemReader | None = None
+    times: dict[Any, Any] = {"": None, None: None}
+    unseen = _UNSEEN
+    parse_time = datetime.fromisoformat
+    zero_digits = _ZERO_DIGITS
+    time_shape = _TIME_SHAPE
+    states = _STATUS
+    legs = _LEG
+    new = object.__new__
+    builder = _ReportBuilder
+    report_class = StatusReport
     reports: list[StatusReport] = []
     errors: list[ReportError] = []
     append = reports.append
-    for index, item in enumerate(items):
-        if held is not None:
-            # Each object is dropped from the document once read, so the memory it
-            # held is reused for the reports instead of adding to the peak.
-            held[index] = None
-        if item.__class__ is dict:
-            report = fast(item)
-            if report is not None:
+    first = 0  # the index of the list's first item
+    for items in lists:
+        for at, item in enumerate(items):
+            # Each object is dropped from its list once read, so the memory it held
+            # is reused at once for the reports: less to hold, and faster to write.
+            items[at] = None
+            try:
+                id_raw = item["id_sms"]
+                if id_raw.__class__ is str:
+                    if not (id_raw.isascii() and id_raw.isdigit()):
+                        raise _Unusual
+                    id_sms = int(id_raw)
+                elif id_raw.__class__ is int and id_raw >= 0:
+                    id_sms = id_raw
+                else:
+                    raise _Unusual
+                time_raw = item["time"]
+                time = times.get(time_raw, unseen)
+                if time is unseen:
+                    if time_raw.encode().translate(zero_digits) != time_shape:
+                        raise _Unusual
+                    time = parse_time(time_raw)
+                    if tz is not None:
+                        time = time.replace(tzinfo=tz)
+                    times[time_raw] = time
+                state = states[item["state"]]
+                if len(item) == 3:  # exactly the three keys just read: no legs
+                    sms = viber = None
+                else:
+                    sms = legs[item.get("sms")]
+                    viber = legs[item.get("viber")]
+            except (_Unusual, AttributeError, KeyError, TypeError, ValueError):
+                # `_Unusual`: a value out of the ordinary form; KeyError: a key
+                # missing, or not a status; TypeError: not an object, or an
+                # unhashable value looked up; AttributeError: a time that is not a
+                # string; ValueError: an id longer than int() converts, a time that
+                # is no real date-time or holds a lone surrogate.
+                pass
+            else:
+                # `_unchecked_report`, written out, as `ItemReader.fast` does.
+                report: Any = new(builder)
+                report.id_sms = id_sms
+                report.time = time
+                report.state = state
+                report.sms = sms
+                report.viber = viber
+                report.__class__ = report_class
                 append(report)
                 continue
-            get = item.get
-            result = reader.careful(
-                index,
-                get("id_sms"),
-                get("time"),
-                get("state"),
-                get("sms"),
-                get("viber"),
-                sent.get(index) or partial(_as_text, item),
-            )
-        else:
-            kind = {list: "an array", str: "a string", type(None): "null"}.get(
-                item.__class__, "a number or boolean"
-            )
-            result = ReportError(
-                index=index,
-                id_sms=None,
-                reason=f"item is {kind}, expected an object",
-                raw=sent.get(index) or _as_text(item),
-            )
-        if isinstance(result, StatusReport):
-            append(result)
-        else:
-            errors.append(result)
+            index = first + at
+            if reader is None:
+                reader = ItemReader(tz)
+            if item.__class__ is dict:
+                get = item.get
+                result = reader.careful(
+                    index,
+                    get("id_sms"),
+                    get("time"),
+                    get("state"),
+                    get("sms"),
+                    get("viber"),
+                    sent.get(index) or partial(_as_text, item),
+                )
+            else:
+                kind = {list: "an array", str: "a string", type(None): "null"}.get(
+                    item.__class__, "a number or boolean"
+                )
+                result = ReportError(
+                    index=index,
+                    id_sms=None,
+                    reason=f"item is {kind}, expected an object",
+                    raw=sent.get(index) or _as_text(item),
+                )
+            if isinstance(result, StatusReport):
+                append(result)
+            else:
+                errors.append(result)
+        first += len(items)
     return _decoded_batch(Format.JSON, tuple(reports), tuple(errors))
 
 
-def _scan_items(text: str, max_reports: int, sent: dict[int, str]) -> Iterator[Any]:
-    """The document's items, read as json's own array reader would, one at a time:
+def _scan_items(
+    text: str, max_reports: int, sent: dict[int, str]
+) -> Iterator[list[Any]]:
+    """The document's items, each in a list of its own (as `_read_items` takes
+    them), read as json's own array reader would, one at a time:
     it stops at the first item over `max_reports`, and an integer too long for int()
     becomes a `BigInt` in its item (whose text goes into `sent`) instead of an error.
     A malformed document raises the error json itself gives for it."""
@@ -384,7 +466,7 @@ def _scan_items(text: str, max_reports: int, sent: dict[int, str]) -> Iterator[A
         except (StopIteration, ValueError, RecursionError) as exc:
             item, end = _scan_again(text, at, exc)
             sent[index] = text[at:end]
-        yield item
+        yield [item]
         index += 1
         at = end
         if opener == "{":
@@ -402,10 +484,11 @@ def _scan_items(text: str, max_reports: int, sent: dict[int, str]) -> Iterator[A
         raise _as_json_says(text)
 
 
-def _pieces(text: str, at: int) -> Iterator[Any]:
+def _pieces(text: str, at: int) -> Iterator[list[Any]]:
     """The items of an array of the gateway's shape (`check_shape` said so: objects
-    that hold only scalars) from `at`, just past its ``[``, read by json in pieces of
-    about `_PIECE` characters cut between two objects, after the ``}`` of a ``},``.
+    that hold only scalars) from `at`, just past its ``[``, as the lists json reads
+    from pieces of about `_PIECE` characters cut between two objects, after the
+    ``}`` of a ``},``.
 
     A cut can only fall inside a string if a string holds ``},``: the piece then
     ends in an unterminated string, so json refuses it (`json.JSONDecodeError`) and
@@ -414,9 +497,9 @@ def _pieces(text: str, at: int) -> Iterator[Any]:
     while True:
         cut = text.find("},", at + _PIECE)
         if cut < 0:
-            yield from json.loads("[" + text[at:])
+            yield json.loads(f"[{text[at:]}")
             return
-        yield from json.loads("[" + text[at : cut + 1] + "]")
+        yield json.loads(f"[{text[at : cut + 1]}]")
         at = cut + 2
 
 

@@ -107,8 +107,8 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
             items = [items]
         if len(items) > limits.max_reports:
             return None
-        # The pure reader's hot path (`_item._fast_reader`), on fields whose types
-        # msgspec has checked; any exception hands the document back to it.
+        # The pure reader's hot path (the loop of `_json._read_items`), on fields
+        # whose types msgspec has checked; any exception hands the document back.
         for item in items:
             id_sms = item.id_sms
             if id_sms.__class__ is str:

@@ -11,9 +11,11 @@ import tracemalloc
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsstatus import (
     Batch,
@@ -31,6 +33,7 @@ from smsstatus import (
     decode_json,
     encode_json,
 )
+from smsstatus._item import ItemReader
 
 SEND_1 = StatusReport(1, None, Status.SEND)
 ITEM_1 = '{"id_sms": "1", "time": "", "state": "send"}'
@@ -450,6 +453,29 @@ def test_a_document_read_item_by_item_is_malformed_as_json_says(body: str) -> No
     assert_refused_as_json_says(body)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '[{"id_sms": 1, "x": ' + "9" * 5000 + ' "state": "send"}]',
+        '[{"id_sms": ' + "9" * 5000 + "} {}]",
+        '{"id_sms": 1, "x": [' + "9" * 5000 + "}",
+    ],
+    ids=["no comma after it", "no comma after its item", "unclosed after it"],
+)
+def test_an_integer_too_long_in_a_malformed_document_is_refused_as_json_says(
+    body: str,
+) -> None:
+    # json first refuses the integer; read again with it kept as a mark, the
+    # document is malformed further on, and that is the error, in json's words.
+    with pytest.raises(json.JSONDecodeError) as caught:
+        json.loads(body, parse_int=str)
+    said = caught.value
+    expected = f"malformed JSON at line {said.lineno}, column {said.colno}: {said.msg}"
+    for read in (decode_json, lambda body: _json.load_json(body.encode())):
+        with pytest.raises(DecodeError, match=re.escape(expected)):
+            read(body)
+
+
 def test_an_empty_array_read_item_by_item() -> None:
     body = '[{"id_sms": ' + "9" * 5000 + ', "time": "", "state": "send"}]'
     assert len(decode_json(body).errors) == 1
@@ -513,3 +539,95 @@ def test_a_large_malformed_array_is_refused_as_json_says(fault: str) -> None:
     _, body = large_document()
     body = body[:-1] + fault
     assert_refused_as_json_says(body)
+
+
+# --- the reader's loop, which writes out the item rules' hot path -----------------
+
+STATUS_NAMES = [status.value for status in Status]
+ordinary_items = st.fixed_dictionaries(
+    {
+        "id_sms": st.one_of(
+            st.integers(min_value=0, max_value=10**30),
+            st.integers(min_value=0, max_value=10**30).map(str),
+        ),
+        "time": st.one_of(
+            st.none(),
+            st.just(""),
+            st.datetimes(min_value=datetime(1, 1, 1)).map(
+                lambda t: t.strftime("%Y-%m-%d %H:%M:%S").rjust(19, "0")
+            ),
+        ),
+        "state": st.sampled_from(STATUS_NAMES),
+    },
+    optional={
+        "sms": st.sampled_from([None, "", *STATUS_NAMES]),
+        "viber": st.sampled_from([None, "", *STATUS_NAMES]),
+        "note": st.text(max_size=3),
+    },
+)
+ODD = [None, True, 5, 1.5, [], ["deliver"], {"a": 1}, " ", "x", "\ud800"]
+ODD_FIELDS = {
+    "id_sms": [-1, -(10**30), "", " 7", "7\t", "+7", "7_0", "\u0667", *ODD],
+    "time": [
+        "2024-02-30 10:00:00",
+        "2024-03-01 25:61:00",
+        "2024-03-01T08:00:00",
+        " 2024-03-01 08:00:00",
+        "2024-03-01 08:00",
+        "\uff12024-03-01 08:00:00",
+        "2024-03-01 08:00:0\ud800",
+        *ODD[1:],
+    ],
+    "state": ["", " read\n", "DELIVER", *ODD],
+    "sms": [" read\n", "DELIVER", *ODD[1:]],
+    "viber": [" read\n", "DELIVER", *ODD[1:]],
+}
+
+
+def assert_read_as_the_rules_say(item: dict[str, Any], tz: timezone | None) -> None:
+    """The pure reader takes ordinary items itself, with `ItemReader.fast`'s tests
+    written out in its loop: whatever it takes or leaves, `careful` must agree."""
+    get = item.get
+    expected = ItemReader(tz).careful(
+        1,
+        get("id_sms"),
+        get("time"),
+        get("state"),
+        get("sms"),
+        get("viber"),
+        json.dumps(item),
+    )
+    neighbour = {"id_sms": "1", "time": "", "state": "send"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_json_fast, "read", lambda *args: None)
+        batch = decode_json(json.dumps([neighbour, item, neighbour]), tz=tz)
+    if isinstance(expected, StatusReport):
+        assert batch == Batch(Format.JSON, (SEND_1, expected, SEND_1), ())
+    else:
+        assert batch == Batch(Format.JSON, (SEND_1, SEND_1), (expected,))
+
+
+@given(item=ordinary_items, tz=st.sampled_from([None, timezone.utc]))
+def test_an_ordinary_item_reads_as_the_item_rules_say(
+    item: dict[str, Any], tz: timezone | None
+) -> None:
+    assert_read_as_the_rules_say(item, tz)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [(field, value) for field, values in ODD_FIELDS.items() for value in values],
+    ids=ascii,
+)
+def test_an_item_with_an_odd_field_reads_as_the_item_rules_say(
+    field: str, value: Any
+) -> None:
+    item = {
+        "id_sms": "42",
+        "time": "2024-03-01 08:00:00",
+        "state": "read",
+        field: value,
+    }
+    assert_read_as_the_rules_say(item, timezone.utc)
+    del item[field]
+    assert_read_as_the_rules_say(item, None)
