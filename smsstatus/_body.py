@@ -11,6 +11,7 @@ from ._model import Format, Limits
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "OPENING",
     "Body",
     "as_bytes",
     "opened",
@@ -25,7 +26,8 @@ DEFAULT_LIMITS = Limits()
 _NOT_BLANK = re.compile(rb"[^ \t\r\n]").search
 _OPENERS = {b"<": "<", b"[": "[", b"{": "{"}
 _FORMATS = {"<": Format.XML, "[": Format.JSON, "{": Format.JSON}
-_SNIFFED = {b"<": Format.XML, b"[": Format.JSON, b"{": Format.JSON}
+# The format a body's first byte says, when it is the first character.
+OPENING = {b"<": Format.XML, b"[": Format.JSON, b"{": Format.JSON}
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # How much of a UTF-16 body is decoded to find its first character.
 _UTF16_HEAD = 4096
@@ -61,7 +63,7 @@ def opened(body: Body, limits: Limits) -> tuple[bytes, Format | None]:
             f"body is {len(data)} bytes, over the limit of {limits.max_bytes}"
         )
     # Nearly every body starts right at its first character: one look-up for it.
-    sniffed = _SNIFFED.get(data[:1])
+    sniffed = OPENING.get(data[:1])
     if sniffed is None:
         first = _first_character(data)
         if not first:

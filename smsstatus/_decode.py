@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from ._body import DEFAULT_LIMITS, Body, opened, parse_format
+from . import _json_fast
+from ._body import DEFAULT_LIMITS, OPENING, Body, opened, parse_format
 from ._errors import DecodeError
-from ._json import read_json
+from ._json import read_json_pure
 from ._model import Batch, Format, Limits
 from ._xml import read_xml
 
@@ -30,11 +31,19 @@ def decode(
     raises a `DecodeError` and nothing else, whatever the body holds.
     """
     # Every step counts for a one-item document: `is None` tests, no attribute
-    # look-up of the enum.
+    # look-up of the enum, and the usual body (bytes within the limit that start
+    # at their first character) taken without a call to `opened`.
     if limits is None:
         limits = DEFAULT_LIMITS
     chosen = None if format is None else parse_format(format)
-    data, sniffed = opened(body, limits)
+    if (
+        body.__class__ is bytes
+        and len(body) <= limits.max_bytes
+        and (sniffed := OPENING.get(body[:1])) is not None
+    ):
+        data: bytes = body
+    else:
+        data, sniffed = opened(body, limits)
     if chosen is None:
         chosen = sniffed
         if chosen is None:
@@ -43,4 +52,6 @@ def decode(
             )
     if chosen is _XML:
         return read_xml(data, tz, limits)
-    return read_json(data, tz, limits)
+    # `read_json`, without the call.
+    batch = _json_fast.read(data, tz, limits)
+    return batch if batch is not None else read_json_pure(data, tz, limits)

@@ -72,6 +72,7 @@ __all__ = [
     "encode_json",
     "load_json",
     "read_json",
+    "read_json_pure",
 ]
 
 MAX_DEPTH = 64
@@ -277,8 +278,11 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     # anything else back to be read here.  Its typed decode stops at the first value
     # out of the ordinary form, so hostile shapes cost it next to nothing.
     batch = _json_fast.read(data, tz, limits)
-    if batch is not None:
-        return batch
+    return batch if batch is not None else read_json_pure(data, tz, limits)
+
+
+def read_json_pure(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
+    """`read_json` without the accelerator: the reader that decides."""
     text = _text(data)
     max_reports = limits.max_reports
     size = len(data)
