@@ -81,7 +81,7 @@ def _ack_body(ids: tuple[int, ...], format: Format) -> bytes:
     written = _json_fast.id_list(ids)
     if written is not None:
         between, start, end = _AROUND_IDS[format]
-        return start + written[1:-1].replace(b",", between) + end
+        return b"".join((start, written[1:-1].replace(b",", between), end))
     # Else one bytes %-format of them all: twice as fast as str() of each and a
     # join, and no encoding after.
     if format is Format.JSON:

@@ -173,12 +173,9 @@ def _is_async(callback: object) -> bool:
     return inspect.iscoroutinefunction(call)
 
 
-def _refuse_async(name: str, *callbacks: object) -> None:
-    for callback in callbacks:
-        if callback is not None and _is_async(callback):
-            raise TypeError(
-                f"{name}() calls its callbacks synchronously: use a{name}()"
-            )
+def _refuse_async(name: str, callback: object, on_error: object) -> None:
+    if _is_async(callback) or (on_error is not None and _is_async(on_error)):
+        raise TypeError(f"{name}() calls its callbacks synchronously: use a{name}()")
 
 
 def _call(callback: Callable[[_Item], object], item: _Item) -> object:
@@ -200,7 +197,7 @@ def _receive_reports(batch: Batch, handler: Callable[[StatusReport], object]) ->
     # `receive` on a batch without per-item errors, nearly every one: there is no
     # document order to restore, and an id is refused only when the handler failed
     # for one of its reports.  The loop is `_call` inlined: a call less per report.
-    refused: set[int] = set()
+    refused: set[int] | None = None  # made when a handler first fails
     for report in batch.reports:
         try:
             result = handler(report)
@@ -208,6 +205,7 @@ def _receive_reports(batch: Batch, handler: Callable[[StatusReport], object]) ->
                 _refuse_awaitable(handler, result)
         except Exception:
             _handler_failed(report)
+            refused = refused or set()
             refused.add(report.id_sms)
     ids, _ = _first_seen(batch.reports)
     if refused:
