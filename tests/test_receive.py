@@ -179,6 +179,30 @@ def test_an_id_is_acknowledged_only_if_every_copy_was_handled(
     assert acked(ack) == (8,)
 
 
+# Ids with repeats; every way some of their reports can fail is tried below.
+COPIES = (1, 2, 1, 3, 2)
+
+
+@pytest.mark.parametrize("failing", range(2 ** len(COPIES)))
+def test_any_failures_leave_exactly_the_ids_whose_every_report_was_handled(
+    failing: int,
+) -> None:
+    fails = {at for at in range(len(COPIES)) if failing >> at & 1}
+    reports = [StatusReport(i, None, Status.SEND) for i in COPIES]
+    calls: list[int] = []
+
+    def handler(report: StatusReport) -> None:
+        at = len(calls)
+        calls.append(report.id_sms)
+        if at in fails:
+            raise RuntimeError(f"report {at} failed")
+
+    ack = receive(encode_json(reports), handler)
+    assert calls == list(COPIES)  # every report, once, in order, failures or not
+    refused = {COPIES[at] for at in fails}
+    assert ack.ids == tuple(i for i in dict.fromkeys(COPIES) if i not in refused)
+
+
 def test_a_handler_failing_for_everything() -> None:
     ack = receive(encode_json(REPORTS), Store(fail={1, 2, 3, 4}))
     assert (ack.status, ack.ids) == (200, ())
