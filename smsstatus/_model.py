@@ -193,7 +193,7 @@ class _BatchBuilder(_BatchSlots):
 def _decoded_batch(
     format: Format, reports: tuple[StatusReport, ...], errors: tuple[ReportError, ...]
 ) -> Batch:
-    """A `Batch` built as `_unchecked_report` builds a report: a third of the attrs
+    """A `Batch` built as `_unchecked_report` builds a report: under half the attrs
     ``__init__``'s cost, which a one-item document notices."""
     batch: Any = object.__new__(_BatchBuilder)
     batch.format = format

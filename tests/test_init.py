@@ -34,6 +34,6 @@ def test_import_loads_no_optional_or_lazy_module() -> None:
     assert found.stdout.split() == []
 
 
-def test_all_is_sorted_and_names_exist() -> None:
+def test_all_is_sorted() -> None:
+    # That each name exists (and has a docstring) is test_model's.
     assert smsstatus.__all__ == sorted(smsstatus.__all__)
-    assert all(hasattr(smsstatus, name) for name in smsstatus.__all__)
