@@ -29,10 +29,8 @@ from ._xml import (
 
 __all__ = ["Ack", "ack_of", "build_ack", "decode_ack", "empty_ack"]
 
-_CONTENT_TYPES = {
-    Format.XML: "text/xml; charset=utf-8",
-    Format.JSON: "application/json",
-}
+_JSON_TYPE = "application/json"
+_XML_TYPE = "text/xml; charset=utf-8"
 
 
 class _AckSlots:
@@ -61,30 +59,27 @@ class _AckBuilder(_AckSlots):
     __slots__ = ()
 
 
+_JSON = Format.JSON
 _XML_HEAD = b'<?xml version="1.0" encoding="utf-8"?>\n<response>'
-# What goes between two ids, before the first and after the last.
-_AROUND_IDS = {
-    Format.JSON: (b'}, {"id_sms": ', b'[{"id_sms": ', b"}]"),
-    Format.XML: (
-        b"</id_sms><id_sms>",
-        _XML_HEAD + b"<id_sms>",
-        b"</id_sms></response>",
-    ),
-}
+# What goes before the first id, between two ids and after the last: JSON, XML.
+_JSON_AROUND = (b'[{"id_sms": ', b'}, {"id_sms": ', b"}]")
+_XML_AROUND = (_XML_HEAD + b"<id_sms>", b"</id_sms><id_sms>", b"</id_sms></response>")
 
 
 def _ack_body(ids: tuple[int, ...], format: Format) -> bytes:
+    # `is`, not a dict of the formats: an enum member hashes in Python.
+    json = format is _JSON
     if not ids:
-        return b"[]" if format is Format.JSON else _XML_HEAD + b"</response>"
+        return b"[]" if json else _XML_HEAD + b"</response>"
     # The digits are what costs: written by msgspec when it is there, and each
     # comma then becomes what stands between two ids.
     written = _json_fast.id_list(ids)
     if written is not None:
-        between, start, end = _AROUND_IDS[format]
+        start, between, end = _JSON_AROUND if json else _XML_AROUND
         return b"".join((start, written[1:-1].replace(b",", between), end))
     # Else one bytes %-format of them all: twice as fast as str() of each and a
     # join, and no encoding after.
-    if format is Format.JSON:
+    if json:
         return (b"[" + b'{"id_sms": %d}, ' * (len(ids) - 1) + b'{"id_sms": %d}]') % ids
     return (_XML_HEAD + b"<id_sms>%d</id_sms>" * len(ids) + b"</response>") % ids
 
@@ -107,11 +102,11 @@ def ack_of(ids: tuple[int, ...], format: Format, *, status: int = 200) -> Ack:
     decoded reports), without `build_ack`'s checks."""
     # Built as the decoders build reports (`_model._unchecked_report`): a third of
     # the cost of the attrs ``__init__``, paid once per delivery.
-    ack: Any = object.__new__(_AckBuilder)
+    ack: Any = _AckBuilder()
     ack.ids = ids
     ack.format = format
     ack.body = _ack_body(ids, format)
-    ack.content_type = _CONTENT_TYPES[format]
+    ack.content_type = _JSON_TYPE if format is _JSON else _XML_TYPE
     ack.status = status
     ack.__class__ = Ack
     return ack  # type: ignore[no-any-return]

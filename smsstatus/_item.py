@@ -190,7 +190,6 @@ def _fast_reader(
     parse_time = datetime.fromisoformat
     legs = _LEG
     bad = _BAD
-    new = object.__new__
     builder = _ReportBuilder
     report_class = StatusReport
 
@@ -222,7 +221,7 @@ def _fast_reader(
             # date-time or holds a lone surrogate.
             return None
         # `_unchecked_report`, written out: this is the hottest code of a decode.
-        report: Any = new(builder)
+        report: Any = builder()
         report.id_sms = id_sms
         report.time = time
         report.state = state
@@ -242,7 +241,6 @@ def _shaped_reader(tz: tzinfo | None) -> ShapedRead:
     states = STATUS_BYTES
     legs = _LEG_BYTES
     bad = _BAD
-    new = object.__new__
     builder = _ReportBuilder
     report_class = StatusReport
 
@@ -260,7 +258,7 @@ def _shaped_reader(tz: tzinfo | None) -> ShapedRead:
                 if tz is not None:
                     time = time.replace(tzinfo=tz)
                 times[time_raw] = time
-            report: Any = new(builder)
+            report: Any = builder()
             report.id_sms = int(id_sms)
             report.state = states[state]
             report.sms = legs[sms]

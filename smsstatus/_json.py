@@ -355,7 +355,6 @@ def _read_items(
     time_shape = _TIME_SHAPE
     states = _STATUS
     legs = _LEG
-    new = object.__new__
     builder = _ReportBuilder
     report_class = StatusReport
     reports: list[StatusReport] = []
@@ -401,7 +400,7 @@ def _read_items(
                 pass
             else:
                 # `_unchecked_report`, written out, as `ItemReader.fast` does.
-                report: Any = new(builder)
+                report: Any = builder()
                 report.id_sms = id_sms
                 report.time = time
                 report.state = state

@@ -124,7 +124,7 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
                 time = datetime.fromisoformat(time)
                 if tz is not None:
                     time = time.replace(tzinfo=tz)
-            report: Any = object.__new__(_ReportBuilder)
+            report: Any = _ReportBuilder()
             report.id_sms = id_sms
             report.time = time
             report.state = item.state
@@ -137,7 +137,7 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
         return None
     # `_model._decoded_batch` inlined, as the reports are: a one-item document
     # notices every call.
-    batch: Any = object.__new__(_BatchBuilder)
+    batch: Any = _BatchBuilder()
     batch.format = _JSON
     batch.reports = tuple(reports)
     batch.errors = ()

@@ -128,7 +128,9 @@ class StatusReport(_ReportSlots):
 
 
 class _ReportBuilder(_ReportSlots):
-    # A `StatusReport` under construction: the same layout, but not frozen.
+    # A `StatusReport` under construction: the same layout, but not frozen.  Made
+    # by calling it, ``_ReportBuilder()``: twice as fast as ``object.__new__`` called
+    # from Python, which parses its arguments as a tuple.
     __slots__ = ()
 
 
@@ -143,12 +145,12 @@ def _unchecked_report(
 
     The attrs ``__init__`` of a frozen class runs the validators and sets each field
     through ``object.__setattr__``; that is most of the cost of decoding an item.
-    Here a bare `_ReportBuilder` gets the fields by plain slot stores and then
+    Here a new `_ReportBuilder` gets the fields by plain slot stores and then
     becomes a `StatusReport` by ``__class__`` assignment, which Python allows between
     classes that share one slot layout.  The decoders' hot paths repeat these lines
     rather than call this function.
     """
-    report: Any = object.__new__(_ReportBuilder)
+    report: Any = _ReportBuilder()
     report.id_sms = id_sms
     report.time = time
     report.state = state
@@ -195,7 +197,7 @@ def _decoded_batch(
 ) -> Batch:
     """A `Batch` built as `_unchecked_report` builds a report: under half the attrs
     ``__init__``'s cost, which a one-item document notices."""
-    batch: Any = object.__new__(_BatchBuilder)
+    batch: Any = _BatchBuilder()
     batch.format = format
     batch.reports = reports
     batch.errors = errors
