@@ -4,6 +4,8 @@ refused."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -25,6 +27,7 @@ from smsstatus import (
     encode_xml,
     receive,
 )
+from smsstatus._receive import _is_async
 
 REPORTS = [
     StatusReport(1, datetime(2011, 1, 1, 12, 0, 0), Status.DELIVER),
@@ -185,7 +188,7 @@ COPIES = (1, 2, 1, 3, 2)
 
 @pytest.mark.parametrize("failing", range(2 ** len(COPIES)))
 def test_any_failures_leave_exactly_the_ids_whose_every_report_was_handled(
-    failing: int,
+    failing: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     fails = {at for at in range(len(COPIES)) if failing >> at & 1}
     reports = [StatusReport(i, None, Status.SEND) for i in COPIES]
@@ -201,6 +204,9 @@ def test_any_failures_leave_exactly_the_ids_whose_every_report_was_handled(
     assert calls == list(COPIES)  # every report, once, in order, failures or not
     refused = {COPIES[at] for at in fails}
     assert ack.ids == tuple(i for i in dict.fromkeys(COPIES) if i not in refused)
+    # Each failure is logged with its own exception, in order.
+    logged = [str(r.exc_info[1]) for r in smsstatus_records(caplog) if r.exc_info]
+    assert logged == [f"report {at} failed" for at in sorted(fails)]
 
 
 def test_a_handler_failing_for_everything() -> None:
@@ -405,6 +411,59 @@ def test_receive_refuses_coroutine_functions() -> None:
         receive(encode_xml(REPORTS), handler)
     with pytest.raises(TypeError, match="areceive"):
         receive(encode_xml(REPORTS), Store(), on_error=on_error)  # type: ignore[arg-type]
+
+
+def _plain(report: StatusReport) -> None:
+    pass
+
+
+async def _coroutine(report: StatusReport) -> None:
+    pass
+
+
+def _noted(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function`, with an attribute set on it as a decorator might set one."""
+    function.__dict__["note"] = "set by a decorator"
+    return function
+
+
+@_noted
+def _plain_noted(report: StatusReport) -> None:
+    pass
+
+
+@_noted
+async def _coroutine_noted(report: StatusReport) -> None:
+    pass
+
+
+class _Methods:
+    def plain(self, report: StatusReport) -> None:
+        pass
+
+    async def coroutine(self, report: StatusReport) -> None:
+        pass
+
+
+# `inspect.markcoroutinefunction` is new in Python 3.12; before, nothing marks one.
+_mark = getattr(inspect, "markcoroutinefunction", lambda function: function)
+CALLABLES = {
+    "def": _plain,
+    "async def": _coroutine,
+    "lambda": lambda report: None,
+    "def with an attribute": _plain_noted,
+    "async def with an attribute": _coroutine_noted,
+    "marked def": _mark(lambda report: None),
+    "partial of an async def": functools.partial(_coroutine),
+    "method": _Methods().plain,
+    "async method": _Methods().coroutine,
+}
+
+
+@pytest.mark.parametrize("callback", CALLABLES.values(), ids=CALLABLES.keys())
+def test_a_function_is_async_exactly_when_inspect_says_so(callback: object) -> None:
+    # A plain function is judged by its code alone when nothing is set on it.
+    assert _is_async(callback) is inspect.iscoroutinefunction(callback)
 
 
 def test_receive_refuses_objects_whose_call_is_async() -> None:
