@@ -66,24 +66,6 @@ _JSON_AROUND = (b'[{"id_sms": ', b'}, {"id_sms": ', b"}]")
 _XML_AROUND = (_XML_HEAD + b"<id_sms>", b"</id_sms><id_sms>", b"</id_sms></response>")
 
 
-def _ack_body(ids: tuple[int, ...], format: Format) -> bytes:
-    # `is`, not a dict of the formats: an enum member hashes in Python.
-    json = format is _JSON
-    if not ids:
-        return b"[]" if json else _XML_HEAD + b"</response>"
-    # The digits are what costs: written by msgspec when it is there, and each
-    # comma then becomes what stands between two ids.
-    written = _json_fast.id_list(ids)
-    if written is not None:
-        start, between, end = _JSON_AROUND if json else _XML_AROUND
-        return b"".join((start, written[1:-1].replace(b",", between), end))
-    # Else one bytes %-format of them all: twice as fast as str() of each and a
-    # join, and no encoding after.
-    if json:
-        return (b"[" + b'{"id_sms": %d}, ' * (len(ids) - 1) + b'{"id_sms": %d}]') % ids
-    return (_XML_HEAD + b"<id_sms>%d</id_sms>" * len(ids) + b"</response>") % ids
-
-
 def build_ack(accepted: Iterable[int | StatusReport], format: Format | str) -> Ack:
     """The acknowledgement of `accepted` (ids, or the reports themselves) in `format`,
     the format the statuses came in.  Ids are deduplicated, first seen first."""
@@ -101,13 +83,31 @@ def ack_of(ids: tuple[int, ...], format: Format, *, status: int = 200) -> Ack:
     """The `Ack` of `ids` that are already known to be distinct ids (those of
     decoded reports), without `build_ack`'s checks."""
     # Built as the decoders build reports (`_model._unchecked_report`): a third of
-    # the cost of the attrs ``__init__``, paid once per delivery.
+    # the cost of the attrs ``__init__``, paid once per delivery.  `is`, not a dict
+    # of the formats: an enum member hashes in Python.
+    json = format is _JSON
     ack: Any = _AckBuilder()
     ack.ids = ids
     ack.format = format
-    ack.body = _ack_body(ids, format)
-    ack.content_type = _JSON_TYPE if format is _JSON else _XML_TYPE
+    ack.content_type = _JSON_TYPE if json else _XML_TYPE
     ack.status = status
+    if not ids:
+        ack.body = b"[]" if json else _XML_HEAD + b"</response>"
+    elif (write := _json_fast.id_list_writer()) is not None:
+        # The digits are what costs: written by msgspec when it is there, and each
+        # comma then becomes what stands between two ids.
+        start, between, end = _JSON_AROUND if json else _XML_AROUND
+        ack.body = b"".join((start, write(ids)[1:-1].replace(b",", between), end))
+    elif json:
+        # Else one bytes %-format of them all: twice as fast as str() of each and a
+        # join, and no encoding after.
+        ack.body = (
+            b"[" + b'{"id_sms": %d}, ' * (len(ids) - 1) + b'{"id_sms": %d}]'
+        ) % ids
+    else:
+        ack.body = (
+            _XML_HEAD + b"<id_sms>%d</id_sms>" * len(ids) + b"</response>"
+        ) % ids
     ack.__class__ = Ack
     return ack  # type: ignore[no-any-return]
 

@@ -12,12 +12,12 @@ decodes the whole document again.  So per-item errors, their `raw` text, the lim
 and every guarantee about hostile input are the pure reader's, decided in one place,
 and a differential test holds the two paths to the same `Batch` for every input.
 
-It also writes the ids of an acknowledgement (`id_list`), the part of an `Ack` that
-costs: msgspec's digits are twice as fast as Python's.
+It also writes the ids of an acknowledgement (`id_list_writer`), the part of an
+`Ack` that costs: msgspec's digits are twice as fast as Python's.
 
 msgspec is imported on the first JSON document or acknowledgement, not with the
 package: it costs more import time than all of smsstatus.  Without it `read` and
-`id_list` return None at once.
+`id_list_writer` return None at once.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from ._model import (
     _ReportBuilder,
 )
 
-__all__ = ["id_list", "read"]
+__all__ = ["id_list_writer", "read"]
 
 # An id read as a JSON number must fit in 63 bits (msgspec bounds are int64); one
 # larger is rare enough to leave to the pure reader and its rules for long numbers.
@@ -75,19 +75,14 @@ def decoder() -> Callable[[bytes], Any] | None:
 
 
 @functools.cache
-def _id_list_writer() -> Callable[[tuple[int, ...]], bytes] | None:
+def id_list_writer() -> Callable[[tuple[int, ...]], bytes] | None:
+    """msgspec's writer of ids as a JSON array without blanks (``[1,2,3]``), twice as
+    fast as Python's digits; None without msgspec."""
     try:
         import msgspec
     except ImportError:
         return None
     return msgspec.json.encode
-
-
-def id_list(ids: tuple[int, ...]) -> bytes | None:
-    """`ids` as a JSON array without blanks (``[1,2,3]``), written by msgspec in
-    half the time Python takes; None without msgspec."""
-    write = _id_list_writer()
-    return None if write is None else write(ids)
 
 
 def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:

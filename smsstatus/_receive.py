@@ -92,13 +92,6 @@ def _first_seen(reports: tuple[StatusReport, ...]) -> tuple[list[int], set[int]]
     return ids, distinct
 
 
-def _distinct(ids: list[int]) -> tuple[int, ...]:
-    """`ids` each once, in order of first appearance."""
-    # Ids rarely repeat within a document: a set says so, and only then is the order
-    # rebuilt without repeats.
-    return tuple(ids) if len(set(ids)) == len(ids) else tuple(dict.fromkeys(ids))
-
-
 class _Tally:
     """Which ids were taken: an id stays acknowledged only while every item with it
     succeeds."""
@@ -213,22 +206,25 @@ def _refuse_awaitable(callback: object, result: object) -> NoReturn:
     )
 
 
-def _receive_reports(batch: Batch, handler: Callable[[StatusReport], object]) -> Ack:
-    # `receive` on a batch without per-item errors, nearly every one: there is no
-    # document order to restore, and an id is refused only when the handler failed
-    # for one of its reports.  One comprehension calls the handler and lists the ids
-    # of the reports it took: 4 ns a report less than a loop and then a list of ids.
-    remaining = iter(batch.reports)
-    try:
-        ids = [
-            report.id_sms
-            for report in remaining
-            for result in [handler(report)]
-            if result is None or _not_awaitable(handler, result)
-        ]
-    except Exception:
-        ids = _after_failure(batch.reports, remaining, handler)
-    return ack_of(_distinct(ids), batch.format)
+def _receive_in_document_order(
+    batch: Batch,
+    handler: Callable[[StatusReport], object],
+    on_error: Callable[[ReportError], bool] | None,
+) -> Ack:
+    """`receive` on a batch with per-item errors: reports and errors in the order
+    the document has them."""
+    tally = _Tally()
+    for item in _in_document_order(batch):
+        if isinstance(item, StatusReport):
+            try:
+                _call(handler, item)
+                taken = True
+            except Exception:
+                taken = _handler_failed(item)
+        else:
+            taken = _handle_error(on_error, item)
+        tally.record(item.id_sms, taken)
+    return tally.ack(batch.format)
 
 
 def _after_failure(
@@ -236,7 +232,7 @@ def _after_failure(
     remaining: Iterator[StatusReport],
     handler: Callable[[StatusReport], object],
 ) -> list[int]:
-    """The ids `_receive_reports` acknowledges once the handler failed: called in
+    """The ids `receive` acknowledges once the handler failed: called in
     the failure's ``except``, with the reports after the failed one in `remaining`."""
     # The failure ended the comprehension and lost its list: the reports before the
     # failed one all succeeded, and the iterator's length says which one failed.
@@ -278,20 +274,27 @@ def receive(
     outcome = _decode_or_refuse(body, format, tz, limits)
     if isinstance(outcome, Ack):
         return outcome
-    if not outcome.errors:
-        return _receive_reports(outcome, handler)
-    tally = _Tally()
-    for item in _in_document_order(outcome):
-        if isinstance(item, StatusReport):
-            try:
-                _call(handler, item)
-                taken = True
-            except Exception:
-                taken = _handler_failed(item)
-        else:
-            taken = _handle_error(on_error, item)
-        tally.record(item.id_sms, taken)
-    return tally.ack(outcome.format)
+    if outcome.errors:
+        return _receive_in_document_order(outcome, handler, on_error)
+    # Nearly every batch: with no per-item error there is no document order to
+    # restore, and an id is refused only when the handler failed for one of its
+    # reports.  One comprehension calls the handler and lists the ids of the reports
+    # it took: 4 ns a report less than a loop and then a list of ids.
+    remaining = iter(outcome.reports)
+    try:
+        ids = [
+            report.id_sms
+            for report in remaining
+            for result in [handler(report)]
+            if result is None or _not_awaitable(handler, result)
+        ]
+    except Exception:
+        ids = _after_failure(outcome.reports, remaining, handler)
+    # Ids rarely repeat within a document: a set says so, and only then is the order
+    # rebuilt without repeats.
+    if len(set(ids)) == len(ids):
+        return ack_of(tuple(ids), outcome.format)
+    return ack_of(tuple(dict.fromkeys(ids)), outcome.format)
 
 
 async def areceive(

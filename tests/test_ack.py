@@ -52,7 +52,7 @@ ACKS = [
 def id_writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The bodies come out the same whether msgspec writes the ids or Python does."""
     if request.param == "without msgspec":
-        monkeypatch.setattr(_json_fast, "id_list", lambda ids: None)
+        monkeypatch.setattr(_json_fast, "id_list_writer", lambda: None)
 
 
 @pytest.mark.parametrize(("ids", "xml", "json_body"), ACKS)
