@@ -49,15 +49,12 @@ def _logger() -> logging.Logger:
 _SNIFF_CHARS = 4096
 
 
-def _decode_or_refuse(
-    body: Body, format: Format | str | None, tz: tzinfo | None, limits: Limits | None
-) -> Batch | Ack:
-    chosen = None if format is None else parse_format(format)
-    try:
-        return decode(body, format=chosen, tz=tz, limits=limits)
-    except DecodeError as exc:
-        _logger().warning("refused a status document: %s", exc)
-        return empty_ack(chosen or _answer_format(body), status=400)
+def _refused(body: Body, format: Format | str | None, exc: DecodeError) -> Ack:
+    """The answer to a body `decode` refused with `exc`: an empty `Ack`, status 400,
+    in the format asked for, else the one the body looks like."""
+    _logger().warning("refused a status document: %s", exc)
+    chosen = _answer_format(body) if format is None else parse_format(format)
+    return empty_ack(chosen, status=400)
 
 
 def _answer_format(body: Body) -> Format:
@@ -271,16 +268,17 @@ def receive(
     raises; an async `handler` or `on_error` raises `TypeError` (use `areceive`).
     """
     _refuse_async("receive", handler, on_error)
-    outcome = _decode_or_refuse(body, format, tz, limits)
-    if isinstance(outcome, Ack):
-        return outcome
-    if outcome.errors:
-        return _receive_in_document_order(outcome, handler, on_error)
+    try:
+        batch = decode(body, format=format, tz=tz, limits=limits)
+    except DecodeError as exc:
+        return _refused(body, format, exc)
+    if batch.errors:
+        return _receive_in_document_order(batch, handler, on_error)
     # Nearly every batch: with no per-item error there is no document order to
     # restore, and an id is refused only when the handler failed for one of its
     # reports.  One comprehension calls the handler and lists the ids of the reports
     # it took: 4 ns a report less than a loop and then a list of ids.
-    remaining = iter(outcome.reports)
+    remaining = iter(batch.reports)
     try:
         ids = [
             report.id_sms
@@ -289,12 +287,12 @@ def receive(
             if result is None or _not_awaitable(handler, result)
         ]
     except Exception:
-        ids = _after_failure(outcome.reports, remaining, handler)
+        ids = _after_failure(batch.reports, remaining, handler)
     # Ids rarely repeat within a document: a set says so, and only then is the order
     # rebuilt without repeats.
     if len(set(ids)) == len(ids):
-        return ack_of(tuple(ids), outcome.format)
-    return ack_of(tuple(dict.fromkeys(ids)), outcome.format)
+        return ack_of(tuple(ids), batch.format)
+    return ack_of(tuple(dict.fromkeys(ids)), batch.format)
 
 
 async def areceive(
@@ -308,11 +306,12 @@ async def areceive(
 ) -> Ack:
     """`receive` for async views: awaits `handler` and `on_error` when they return
     awaitables, one report at a time, in order.  Same acknowledgement rules."""
-    outcome = _decode_or_refuse(body, format, tz, limits)
-    if isinstance(outcome, Ack):
-        return outcome
+    try:
+        batch = decode(body, format=format, tz=tz, limits=limits)
+    except DecodeError as exc:
+        return _refused(body, format, exc)
     tally = _Tally()
-    for item in _in_document_order(outcome):
+    for item in _in_document_order(batch):
         if isinstance(item, StatusReport):
             try:
                 result = handler(item)
@@ -324,7 +323,7 @@ async def areceive(
         else:
             taken = await _ahandle_error(on_error, item)
         tally.record(item.id_sms, taken)
-    return tally.ack(outcome.format)
+    return tally.ack(batch.format)
 
 
 # --- one store call per document ------------------------------------------------------
@@ -424,13 +423,14 @@ def receive_batch(
     ``receive_batch(body, lambda reports: table.save(connection, reports))``.
     """
     _refuse_async("receive_batch", store, on_error)
-    outcome = _decode_or_refuse(body, format, tz, limits)
-    if isinstance(outcome, Ack):
-        return outcome
-    first_seen, offered, reports = _offer(outcome)
+    try:
+        batch = decode(body, format=format, tz=tz, limits=limits)
+    except DecodeError as exc:
+        return _refused(body, format, exc)
+    first_seen, offered, reports = _offer(batch)
     taken = _store_offered(store, reports, offered) if reports else set()
-    handled = [_handle_error(on_error, error) for error in outcome.errors]
-    return _batch_ack(outcome, first_seen, taken, handled)
+    handled = [_handle_error(on_error, error) for error in batch.errors]
+    return _batch_ack(batch, first_seen, taken, handled)
 
 
 async def areceive_batch(
@@ -447,10 +447,11 @@ async def areceive_batch(
 ) -> Ack:
     """`receive_batch` for async views: awaits `store` and `on_error` when they
     return awaitables.  Same collapsing and acknowledgement rules."""
-    outcome = _decode_or_refuse(body, format, tz, limits)
-    if isinstance(outcome, Ack):
-        return outcome
-    first_seen, offered, reports = _offer(outcome)
+    try:
+        batch = decode(body, format=format, tz=tz, limits=limits)
+    except DecodeError as exc:
+        return _refused(body, format, exc)
+    first_seen, offered, reports = _offer(batch)
     taken: Set[int] = frozenset()
     if reports:
         try:
@@ -460,5 +461,5 @@ async def areceive_batch(
             taken = _taken(result, offered)
         except Exception:
             taken = _store_failed(reports)
-    handled = [await _ahandle_error(on_error, error) for error in outcome.errors]
-    return _batch_ack(outcome, first_seen, taken, handled)
+    handled = [await _ahandle_error(on_error, error) for error in batch.errors]
+    return _batch_ack(batch, first_seen, taken, handled)
