@@ -226,17 +226,14 @@ def _receive_in_document_order(
 
 def _after_failure(
     reports: tuple[StatusReport, ...],
+    failed: int,
     remaining: Iterator[StatusReport],
     handler: Callable[[StatusReport], object],
 ) -> list[int]:
-    """The ids `receive` acknowledges once the handler failed: called in
-    the failure's ``except``, with the reports after the failed one in `remaining`."""
-    # The failure ended the comprehension and lost its list: the reports before the
-    # failed one all succeeded, and the iterator's length says which one failed.
-    at = len(reports) - operator.length_hint(remaining) - 1
-    _handler_failed(reports[at])
-    refused = {reports[at].id_sms}
-    taken = [report.id_sms for report in reports[:at]]
+    """The ids `receive` acknowledges once the handler failed for the report at
+    `failed` (logged already), the reports after it being `remaining`."""
+    refused = {reports[failed].id_sms}
+    taken = [report.id_sms for report in reports[:failed]]
     for report in remaining:
         try:
             _call(handler, report)
@@ -287,7 +284,15 @@ def receive(
             if result is None or _not_awaitable(handler, result)
         ]
     except Exception:
-        ids = _after_failure(batch.reports, remaining, handler)
+        # The failure ended the comprehension, and its list with it: the reports
+        # before the failed one all succeeded, and the iterator says which failed.
+        failed = len(batch.reports) - operator.length_hint(remaining) - 1
+        _handler_failed(batch.reports[failed])
+        ids = None
+    if ids is None:
+        # Out of the `except`, so that a later failure is not logged as one raised
+        # while handling this one.
+        ids = _after_failure(batch.reports, failed, remaining, handler)
     # Ids rarely repeat within a document: a set says so, and only then is the order
     # rebuilt without repeats.
     if len(set(ids)) == len(ids):

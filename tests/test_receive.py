@@ -204,9 +204,13 @@ def test_any_failures_leave_exactly_the_ids_whose_every_report_was_handled(
     assert calls == list(COPIES)  # every report, once, in order, failures or not
     refused = {COPIES[at] for at in fails}
     assert ack.ids == tuple(i for i in dict.fromkeys(COPIES) if i not in refused)
-    # Each failure is logged with its own exception, in order.
-    logged = [str(r.exc_info[1]) for r in smsstatus_records(caplog) if r.exc_info]
-    assert logged == [f"report {at} failed" for at in sorted(fails)]
+    # Each failure is logged with its own exception, in order, and none as raised
+    # while another was handled.
+    logged = [r.exc_info[1] for r in smsstatus_records(caplog) if r.exc_info]
+    assert [str(exc) for exc in logged] == [
+        f"report {at} failed" for at in sorted(fails)
+    ]
+    assert all(exc is not None and exc.__context__ is None for exc in logged)
 
 
 def test_a_handler_failing_for_everything() -> None:
