@@ -276,6 +276,7 @@ def receive(
     # reports.  One comprehension calls the handler and lists the ids of the reports
     # it took: 4 ns a report less than a loop and then a list of ids.
     remaining = iter(batch.reports)
+    ids: list[int] | None
     try:
         ids = [
             report.id_sms
