@@ -213,36 +213,37 @@ def _receive_in_document_order(
     tally = _Tally()
     for item in _in_document_order(batch):
         if isinstance(item, StatusReport):
-            try:
-                _call(handler, item)
-                taken = True
-            except Exception:
-                taken = _handler_failed(item)
+            taken = _handled(handler, item)
         else:
             taken = _handle_error(on_error, item)
         tally.record(item.id_sms, taken)
     return tally.ack(batch.format)
 
 
+def _handled(handler: Callable[[StatusReport], object], report: StatusReport) -> bool:
+    """Whether `handler` took `report`: it returned, and not an awaitable."""
+    try:
+        _call(handler, report)
+    except Exception:
+        return _handler_failed(report)
+    return True
+
+
 def _after_failure(
-    reports: tuple[StatusReport, ...],
+    batch: Batch,
     failed: int,
     remaining: Iterator[StatusReport],
     handler: Callable[[StatusReport], object],
-) -> list[int]:
-    """The ids `receive` acknowledges once the handler failed for the report at
-    `failed` (logged already), the reports after it being `remaining`."""
-    refused = {reports[failed].id_sms}
-    taken = [report.id_sms for report in reports[:failed]]
+) -> Ack:
+    """`receive`'s answer once the handler failed for the report at `failed` (logged
+    already): the reports before it were taken, those after it are `remaining`."""
+    tally = _Tally()
+    for report in batch.reports[:failed]:
+        tally.record(report.id_sms, True)
+    tally.record(batch.reports[failed].id_sms, False)
     for report in remaining:
-        try:
-            _call(handler, report)
-        except Exception:
-            _handler_failed(report)
-            refused.add(report.id_sms)
-        else:
-            taken.append(report.id_sms)
-    return [i for i in taken if i not in refused]
+        tally.record(report.id_sms, _handled(handler, report))
+    return tally.ack(batch.format)
 
 
 def receive(
@@ -276,7 +277,6 @@ def receive(
     # reports.  One comprehension calls the handler and lists the ids of the reports
     # it took: 4 ns a report less than a loop and then a list of ids.
     remaining = iter(batch.reports)
-    ids: list[int] | None
     try:
         ids = [
             report.id_sms
@@ -289,16 +289,15 @@ def receive(
         # before the failed one all succeeded, and the iterator says which failed.
         failed = len(batch.reports) - operator.length_hint(remaining) - 1
         _handler_failed(batch.reports[failed])
-        ids = None
-    if ids is None:
-        # Out of the `except`, so that a later failure is not logged as one raised
-        # while handling this one.
-        ids = _after_failure(batch.reports, failed, remaining, handler)
-    # Ids rarely repeat within a document: a set says so, and only then is the order
-    # rebuilt without repeats.
-    if len(set(ids)) == len(ids):
-        return ack_of(tuple(ids), batch.format)
-    return ack_of(tuple(dict.fromkeys(ids)), batch.format)
+    else:
+        # Ids rarely repeat within a document: a set says so, and only then is the
+        # order rebuilt without repeats.
+        if len(set(ids)) == len(ids):
+            return ack_of(tuple(ids), batch.format)
+        return ack_of(tuple(dict.fromkeys(ids)), batch.format)
+    # Out of the `except`, so that a later failure is not logged as one raised while
+    # handling this one.
+    return _after_failure(batch, failed, remaining, handler)
 
 
 async def areceive(
