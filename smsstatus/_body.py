@@ -24,10 +24,9 @@ Body = bytes | bytearray | memoryview | str
 DEFAULT_LIMITS = Limits()
 
 _NOT_BLANK = re.compile(rb"[^ \t\r\n]").search
-_OPENERS = {b"<": "<", b"[": "[", b"{": "{"}
 _FORMATS = {"<": Format.XML, "[": Format.JSON, "{": Format.JSON}
 # The format a body's first byte says, when it is the first character.
-OPENING = {b"<": Format.XML, b"[": Format.JSON, b"{": Format.JSON}
+OPENING = {first.encode(): format for first, format in _FORMATS.items()}
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # How much of a UTF-16 body is decoded to find its first character.
 _UTF16_HEAD = 4096
@@ -75,16 +74,12 @@ def opened(body: Body, limits: Limits) -> tuple[bytes, Format | None]:
 def sniff_format(data: bytes) -> Format | None:
     """The format the body's first non-blank character says, or None when it says
     neither (the body is blank or starts with something else)."""
-    return _FORMATS.get(_first_character(data))
+    return OPENING.get(data[:1]) or _FORMATS.get(_first_character(data))
 
 
 def _first_character(data: bytes) -> str:
     """The first character after a byte-order mark that is not blank, or "" if
     there is none: UTF-16 for a body with a UTF-16 mark, else the first byte."""
-    # Nearly every body starts right at its first character: one look-up for it.
-    first = _OPENERS.get(data[:1])
-    if first is not None:
-        return first
     if data.startswith(_UTF16_BOMS):
         head = data[:_UTF16_HEAD].decode("utf-16", "ignore")
         return head.lstrip(" \t\r\n")[:1]
