@@ -52,7 +52,8 @@ from _storage import Database, databases, machine, statuses, versions
 
 import smsstatus
 from smsstatus import StatusReport, encode_xml
-from smsstatus.sql import StatusTable, _dialect, _holdable
+from smsstatus.sql import StatusTable
+from smsstatus.sql._table import _dialect, _holdable
 
 BIG_DOCUMENT = 1000
 FLOOR = "SQLite floor: save's statements, pre-built rows"

@@ -14,7 +14,8 @@ import pytest
 
 import smsstatus
 from smsstatus import Status, StatusReport, build_ack, encode_json, encode_xml
-from smsstatus._cli import _size, main
+from smsstatus.cli import main
+from smsstatus.cli._args import _size
 from smsstatus.testing import sample_payload
 
 ROOT = Path(__file__).parent.parent
@@ -354,6 +355,6 @@ def test_ctrl_c_is_130_without_a_traceback(
     def interrupted(*args: object, **kwargs: object) -> bytes:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("smsstatus._cli.sample_payload", interrupted)
+    monkeypatch.setattr("smsstatus.cli._sample.sample_payload", interrupted)
     assert main(["sample"]) == 130
     assert capsys.readouterr() == ("", "")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from smsstatus import Status, StatusReport
-from smsstatus._cli import main
+from smsstatus.cli import main
 from smsstatus.pull import Credentials
 from smsstatus.testing import FakeGateway
 

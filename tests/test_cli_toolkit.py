@@ -14,7 +14,7 @@ import pytest
 
 import smsstatus
 from smsstatus import Format, ReportError, StatusReport
-from smsstatus._cli import main
+from smsstatus.cli import main
 from smsstatus.testing import Send, sample_histories, sample_payload
 
 # --- sample ------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def test_replay_to_a_server_that_is_down_gives_up_at_once_with_2(
 
 def replay_through(send: Send, monkeypatch: pytest.MonkeyPatch) -> None:
     """Makes ``replay`` post through `send` instead of HTTP, whatever the URL."""
-    monkeypatch.setattr("smsstatus._cli._http_sender", lambda url, timeout: send)
+    monkeypatch.setattr("smsstatus.cli._replay._http_sender", lambda url, timeout: send)
 
 
 def test_replay_gives_up_at_once_on_an_unknown_host(
@@ -336,7 +336,7 @@ def test_replay_pauses_between_attempts(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("smsstatus._simulator.time.sleep", slept.append)
+    monkeypatch.setattr("smsstatus.testing._simulator.time.sleep", slept.append)
     url = serve(endpoint(keep_errors=False))
     path = write_payload(tmp_path, sample_payload(4, seed=1, bad=1))
     assert main(["replay", url, path, "--pause", "0.25"]) == 1

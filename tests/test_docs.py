@@ -28,7 +28,7 @@ import pytest
 
 import smsstatus
 from smsstatus import Status, StatusReport
-from smsstatus._cli import _parser, main
+from smsstatus.cli import _parser, main
 from smsstatus.testing import Gateway, sample_reports
 
 ROOT = Path(__file__).parents[1]

@@ -21,7 +21,6 @@ import pytest
 
 import smsstatus
 from smsstatus import Format, Status, StatusReport, build_ack, encode_json, encode_xml
-from smsstatus._simulator import _first_line, _http_sender
 from smsstatus.testing import (
     Attempt,
     Delivery,
@@ -31,6 +30,7 @@ from smsstatus.testing import (
     sample_payload,
     sample_reports,
 )
+from smsstatus.testing._simulator import _first_line, _http_sender
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -454,7 +454,7 @@ def test_pause_waits_before_each_attempt_after_the_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("smsstatus._simulator.time.sleep", slept.append)
+    monkeypatch.setattr("smsstatus.testing._simulator.time.sleep", slept.append)
     send = endpoint(lambda id_sms, seen: seen < 2)
     delivery = Gateway(pause=0.5, batch_size=1).deliver(send, reports(2))
     assert [a.number for a in delivery.attempts] == [1, 1, 2, 2, 3, 3]

@@ -14,12 +14,13 @@ from datetime import tzinfo
 
 import attrs
 
-from ._collapse import collapse
-from ._model import Format, StatusReport
-from ._pull_answer import Answer
-from ._pull_fetch import DEFAULT_BASE_URL, fetch_states, merge_answers
-from ._pull_request import Credentials, unique_ids
-from ._receive import _is_async, _store_offered
+from smsstatus._collapse import collapse
+from smsstatus._model import Format, StatusReport
+from smsstatus._receive import _is_async, _store_offered
+
+from ._answer import Answer
+from ._fetch import DEFAULT_BASE_URL, fetch_states, merge_answers
+from ._request import Credentials, unique_ids
 
 __all__ = ["Recovery", "recover"]
 

@@ -26,10 +26,11 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from ._body import parse_format
+from smsstatus._body import parse_format
+from smsstatus._json import encode_json
+from smsstatus._model import Format, Status, StatusReport
+
 from ._fake_gateway import FakeGateway
-from ._json import encode_json
-from ._model import Format, Status, StatusReport
 from ._simulator import Attempt, Delivery, Gateway, Send, encode_document
 
 __all__ = [

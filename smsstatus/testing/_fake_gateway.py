@@ -26,12 +26,13 @@ from typing import Any, Literal
 
 import attrs
 
-from ._errors import DecodeError
-from ._json import encode_json
-from ._model import Format, StatusReport
-from ._pull_request import Credentials
+from smsstatus._errors import DecodeError
+from smsstatus._json import encode_json
+from smsstatus._model import Format, StatusReport
+from smsstatus._xml import encode_xml, new_parser, parse_safely
+from smsstatus.pull import Credentials
+
 from ._simulator import Delivery, Gateway
-from ._xml import encode_xml, new_parser, parse_safely
 
 __all__ = ["FakeGateway", "Pulled"]
 

@@ -40,15 +40,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._ack import decode_ack
-from ._body import parse_format
-from ._decode import decode
-from ._errors import DecodeError
-from ._json import encode_json
-from ._model import Format, StatusReport
-from ._receive import _in_document_order
-from ._version import __version__
-from ._xml import encode_xml
+from smsstatus._ack import decode_ack
+from smsstatus._body import parse_format
+from smsstatus._decode import decode
+from smsstatus._errors import DecodeError
+from smsstatus._json import encode_json
+from smsstatus._model import Format, StatusReport
+from smsstatus._receive import _in_document_order
+from smsstatus._version import __version__
+from smsstatus._xml import encode_xml
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -19,16 +19,16 @@ token is ever logged, shown in a repr or put in an exception.
 
 from __future__ import annotations
 
-from ._pull_answer import (
+from ._answer import (
     Answer,
     Detail,
     GatewayRefused,
     GatewayUnavailable,
     decode_state_answer,
 )
-from ._pull_fetch import DEFAULT_BASE_URL, fetch_states
-from ._pull_recover import Recovery, recover
-from ._pull_request import Credentials, StateRequest, state_request
+from ._fetch import DEFAULT_BASE_URL, fetch_states
+from ._recover import Recovery, recover
+from ._request import Credentials, StateRequest, state_request
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -19,8 +19,8 @@ from xml.sax.saxutils import quoteattr
 
 import attrs
 
-from ._body import parse_format
-from ._model import Format
+from smsstatus._body import parse_format
+from smsstatus._model import Format
 
 __all__ = ["Credentials", "StateRequest", "state_request", "unique_ids"]
 

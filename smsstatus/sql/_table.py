@@ -76,8 +76,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._collapse import collapse
-from ._model import _FINAL, _RANK, Status, StatusReport
+from smsstatus._collapse import collapse
+from smsstatus._model import _FINAL, _RANK, Status, StatusReport
 
 if TYPE_CHECKING:
     import os

@@ -26,13 +26,14 @@ from typing import Any
 
 import attrs
 
-from ._body import DEFAULT_LIMITS, parse_format
-from ._errors import DecodeError, PayloadTooLarge, SmsStatusError
-from ._model import Batch, Format, ReportError, StatusReport
-from ._pull_answer import Answer, Detail, GatewayRefused, GatewayUnavailable
-from ._pull_answer import decode_state_answer as _decode_answer
-from ._pull_request import Credentials, StateRequest, state_request, unique_ids
-from ._version import __version__
+from smsstatus._body import DEFAULT_LIMITS, parse_format
+from smsstatus._errors import DecodeError, PayloadTooLarge, SmsStatusError
+from smsstatus._model import Batch, Format, ReportError, StatusReport
+from smsstatus._version import __version__
+
+from ._answer import Answer, Detail, GatewayRefused, GatewayUnavailable
+from ._answer import decode_state_answer as _decode_answer
+from ._request import Credentials, StateRequest, state_request, unique_ids
 
 __all__ = ["DEFAULT_BASE_URL", "fetch_states", "merge_answers"]
 

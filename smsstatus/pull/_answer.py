@@ -22,13 +22,13 @@ from typing import Any
 
 import attrs
 
-from ._body import DEFAULT_LIMITS, Body, opened, parse_format
-from ._decode import decode
-from ._errors import DecodeError, PayloadTooLarge, SmsStatusError
-from ._item import ItemReader, read_id
-from ._json import load_json
-from ._model import Batch, Format, Limits, ReportError, StatusReport
-from ._xml import (
+from smsstatus._body import DEFAULT_LIMITS, Body, opened, parse_format
+from smsstatus._decode import decode
+from smsstatus._errors import DecodeError, PayloadTooLarge, SmsStatusError
+from smsstatus._item import ItemReader, read_id
+from smsstatus._json import load_json
+from smsstatus._model import Batch, Format, Limits, ReportError, StatusReport
+from smsstatus._xml import (
     MAX_DEPTH,
     as_utf8,
     max_elements_for,

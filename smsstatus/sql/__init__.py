@@ -1,0 +1,12 @@
+"""The statuses, kept in SQLite or PostgreSQL: `StatusTable` and `connect_sqlite`.
+
+::
+
+    table = StatusTable()
+    table.create(connection)
+    ack = smsstatus.receive_batch(body, lambda reports: table.save(connection, reports))
+"""
+
+from ._table import Change, StatusTable, Update, connect_sqlite
+
+__all__ = ["Change", "StatusTable", "Update", "connect_sqlite"]
