@@ -1,0 +1,103 @@
+"""The one hook that watches the receive path: metrics, tracing and the log line are
+sinks fed from here, never woven through `receive` themselves.
+
+Strategy.  Every path that answers a status document (`receive`, `receive_batch`,
+their async forms, `StatusTable.receive`, and an adapter that answers 413 before
+decoding) calls `watch` once before it decodes and `Watch.done` once with the
+answer.  With no sink registered (the default) `watch` returns None after one test
+of a global list, and the paths skip everything else: turned off costs nothing
+measurable and imports nothing.  A sink is a callable taking a `Document`; it must
+not raise (one that does is logged and the answer goes out all the same), and it
+runs in the request, so it must be cheap.  ``smsstatus.metrics``,
+``smsstatus.tracing`` and the log line each add one sink; a fourth is one small
+module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+
+import attrs
+
+from ._body import Body
+from ._model import Batch, Format
+
+__all__ = ["SINKS", "Document", "Watch", "watch"]
+
+
+@attrs.frozen
+class Document:
+    """One status document as it was answered.
+
+    `batch` is None when the document was refused (400), too large (413) or the
+    database failed before anything was decoded; `taken` holds the acknowledged ids
+    (kept bad items' ids included).  `arrived` is the wall clock (``time.time()``) at
+    the start, for the lag between a report's own time and its arrival; `seconds`
+    the time the path took, by the monotonic clock."""
+
+    format: Format | None
+    code: int
+    size: int
+    body: Body = attrs.field(repr=False)
+    batch: Batch | None
+    taken: tuple[int, ...]
+    arrived: float
+    seconds: float
+
+    @property
+    def sha256(self) -> str:
+        """The hex digest of the body as received (computed on demand)."""
+        data = self.body.encode("utf-8") if isinstance(self.body, str) else self.body
+        return hashlib.sha256(data).hexdigest()
+
+
+#: The registered sinks, in registration order.  Append a callable to add one.
+SINKS: list[Callable[[Document], object]] = []
+
+
+@attrs.define
+class Watch:
+    """A document being answered: made by `watch`, finished by `done`."""
+
+    arrived: float
+    started: float
+
+    def done(
+        self,
+        *,
+        body: Body,
+        format: Format | None,
+        code: int,
+        batch: Batch | None = None,
+        taken: tuple[int, ...] = (),
+    ) -> None:
+        """Hand the answered document to every sink."""
+        document = Document(
+            format=format,
+            code=code,
+            size=len(body),
+            body=body,
+            batch=batch,
+            taken=taken,
+            arrived=self.arrived,
+            seconds=time.perf_counter() - self.started,
+        )
+        for sink in SINKS:
+            try:
+                sink(document)
+            except Exception:  # a broken sink must not cost the gateway its answer
+                import logging
+
+                logging.getLogger("smsstatus").exception(
+                    "a receive-path sink (%r) failed", sink
+                )
+
+
+def watch() -> Watch | None:
+    """A `Watch` for the document about to be answered, or None when nothing is
+    watching (then the caller does nothing more)."""
+    if not SINKS:
+        return None
+    return Watch(arrived=time.time(), started=time.perf_counter())
