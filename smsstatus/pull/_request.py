@@ -4,7 +4,8 @@ Strategy.  The request documents are written here and nowhere else, the JSON sha
 (which the gateway's page leaves open: see WIRE-FORMAT.md) in one function,
 `_json_items`, so that changing it is one edit.  Secrets live only inside
 `Credentials`, whose repr hides them, and in a `StateRequest`'s body, which its repr
-leaves out; `Credentials.redact` takes them back out of any text the gateway returns.
+leaves out; `Credentials.redact` takes them back out of any text the gateway returns,
+in every form a request wrote them in or a text may show them in.
 Every argument is checked before a body is written, so a request that exists is one
 the gateway can read.
 """
@@ -15,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
@@ -33,6 +34,8 @@ _CONTENT_TYPES = {
 # unreadable): the C0 controls but tab, CR and LF, surrogates, U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]").search
 _MASK = "***"
+# Where a text was cut short (a refusal's text, an excerpt in a reason).
+_CUT = "…"
 
 
 def _secret(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
@@ -84,14 +87,43 @@ class Credentials:
         return {"login": str(self.login), "password": str(self.password)}
 
     def redact(self, text: str) -> str:
-        """`text` with every credential in it (login included) replaced by ``***``,
-        as written or as a JSON string writes it (an error text that is an object
-        is shown as JSON, with quotes and non-ASCII characters escaped)."""
-        values = self.fields().values()
-        forms = {*values, *(json.dumps(value)[1:-1] for value in values)}
-        for form in sorted(forms, key=len, reverse=True):
+        """`text` with every credential in it (login included) replaced by ``***``.
+
+        Each is found in every form a request wrote it in or a text shows it in: as
+        it is, XML-escaped, JSON-escaped (with and without ``\\u`` escapes), as
+        Python's repr escapes it, and each of these with its runs of blanks made one
+        space.  Where `text` was cut short (at a ``…``), a credential's head just
+        before the cut and its tail just after are replaced too.  Redact a text
+        before cutting it, so that no cut hides a credential.
+        """
+        forms = self._forms()
+        for form in forms:
             text = text.replace(form, _MASK)
+        if _CUT in text:
+            # Every head and tail, longest first: a short one must not take the
+            # end of a longer one and leave its start.
+            cut = {(f[:size], f[-size:]) for f in forms for size in range(1, len(f))}
+            for head, tail in sorted(cut, key=lambda pair: len(pair[0]), reverse=True):
+                text = text.replace(head + _CUT, _MASK + _CUT)
+                text = text.replace(_CUT + tail, _CUT + _MASK)
         return text
+
+    def _forms(self) -> list[str]:
+        """The forms `redact` looks for, longest first (a form holding another goes
+        before it)."""
+        forms: set[str] = set()
+        for value in self.fields().values():
+            written = {
+                value,
+                quoteattr(value)[1:-1],  # as the XML request writes it
+                escape(value),
+                json.dumps(value)[1:-1],  # as the JSON request writes it
+                json.dumps(value, ensure_ascii=False)[1:-1],
+                repr(value)[1:-1],
+            }
+            forms |= written | {" ".join(form.split()) for form in written}
+        forms.discard("")
+        return sorted(forms, key=len, reverse=True)
 
 
 @attrs.frozen
