@@ -158,11 +158,9 @@ class _BoundedHTTPConnection(http.client.HTTPConnection):
         self, address: tuple[str, int], timeout: Any, source: Any = None
     ) -> socket.socket:
         sock = socket.create_connection(address, _left(self._deadline), source)
-        try:
-            sock.settimeout(_left(self._deadline))
-        except TimeoutError:
-            sock.close()
-            raise
+        # What is left for a TLS handshake, which comes next (when nothing is, a
+        # timeout too short for any handshake).
+        sock.settimeout(max(self._deadline - time.monotonic(), 1e-9))
         return sock
 
     def connect(self) -> None:

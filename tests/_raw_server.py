@@ -1,11 +1,13 @@
 """A raw TCP server on 127.0.0.1 for the tests of HTTP clients: it answers each
-connection with bytes of the test's choosing, at the pace of its choosing (a byte
-at a time, slowly; or a huge answer), and counts what it managed to send."""
+connection (plain, or in TLS) with bytes of the test's choosing, at the pace of its
+choosing (a byte at a time, slowly; or a huge answer), and counts what it managed
+to send."""
 
 from __future__ import annotations
 
 import re
 import socket
+import ssl
 import threading
 from collections.abc import Iterable
 
@@ -15,15 +17,23 @@ class RawServer:
     the request's head; stops sending when the client goes away.  `sent` is the
     number of bytes the clients accepted.  A context manager."""
 
-    def __init__(self, chunks: Iterable[bytes], *, every: float = 0.0) -> None:
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        every: float = 0.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self._chunks = list(chunks)
         self._every = every
+        self._tls = tls
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.05)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self.sent = 0
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
 
     def __enter__(self) -> RawServer:
         self._thread.start()
@@ -39,6 +49,13 @@ class RawServer:
             try:
                 connection, _ = self._listener.accept()
             except TimeoutError:
+                continue
+            try:
+                if self._tls is not None:
+                    connection.settimeout(10)
+                    connection = self._tls.wrap_socket(connection, server_side=True)
+            except OSError:  # a client that gave up during the handshake
+                connection.close()
                 continue
             with connection:
                 self._answer(connection)

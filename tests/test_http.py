@@ -4,14 +4,18 @@ timeout, answers read up to a cap; against a raw server on 127.0.0.1."""
 from __future__ import annotations
 
 import http.client
+import ssl
 import time
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from _raw_server import RawServer, dripping
 
 from smsstatus._http import check_url, opener, read_answer
 
+TLS = Path(__file__).parent / "data" / "tls"
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n" + b"x" * 20
 
 
@@ -39,6 +43,15 @@ def test_the_timeout_bounds_the_whole_request_not_each_read(every: float) -> Non
     assert server.sent < len(ANSWER)
 
 
+def test_a_request_out_of_time_before_it_connects_is_not_sent() -> None:
+    with RawServer([ANSWER]) as server:
+        request = urllib.request.Request(server.url, data=b"ping", method="POST")
+        with pytest.raises(urllib.error.URLError) as info:
+            opener().open(request, timeout=1e-9)
+    assert isinstance(info.value.reason, TimeoutError)
+    assert server.sent == 0
+
+
 def test_the_timeout_covers_the_body_read_after_the_headers() -> None:
     head, body = ANSWER.split(b"\r\n\r\n")
     with RawServer([head + b"\r\n\r\n", *dripping(body)], every=0.2) as server:
@@ -49,6 +62,32 @@ def test_the_timeout_covers_the_body_read_after_the_headers() -> None:
             with pytest.raises(TimeoutError):
                 read_answer(response, 1000)
         assert time.monotonic() - start < 2.0
+
+
+def tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """The server's (the certificate in tests/data/tls, for 127.0.0.1) and a
+    client's that trusts it."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(TLS / "self-signed.pem", TLS / "self-signed.key")
+    return server, ssl.create_default_context(cafile=TLS / "self-signed.pem")
+
+
+@pytest.mark.parametrize(("every", "read"), [(0.001, True), (0.2, False)])
+def test_over_tls_too_the_timeout_bounds_the_whole_request(
+    every: float, read: bool
+) -> None:
+    server_side, client_side = tls_contexts()
+    with RawServer(dripping(ANSWER), every=every, tls=server_side) as server:
+        request = urllib.request.Request(server.url, data=b"ping", method="POST")
+        start = time.monotonic()
+        try:
+            with opener(client_side).open(request, timeout=2.0) as response:
+                assert read_answer(response, 1000) == b"x" * 20
+        except TimeoutError:
+            assert not read
+        else:
+            assert read
+        assert time.monotonic() - start < 3.0
 
 
 def test_an_answer_is_read_up_to_one_byte_past_the_limit() -> None:

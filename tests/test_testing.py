@@ -962,6 +962,14 @@ UNUSABLE_URLS = {
 }
 
 
+@pytest.mark.parametrize("timeout", [0, -1, None, float("inf"), float("nan")])
+def test_deliver_http_refuses_a_timeout_that_is_no_number_of_seconds(
+    timeout: object,
+) -> None:
+    with pytest.raises(ValueError, match="timeout must be a number of seconds"):
+        Gateway().deliver_http("http://127.0.0.1:9/", reports(1), timeout=timeout)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("url", UNUSABLE_URLS)
 def test_deliver_http_refuses_a_url_no_request_can_go_to(url: str) -> None:
     with pytest.raises(ValueError, match=UNUSABLE_URLS[url]) as info:

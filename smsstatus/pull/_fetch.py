@@ -10,7 +10,7 @@ failure is sorted into one of three exceptions, and each is raised *outside* the
 ``except`` block that caught the cause: urllib's exceptions may quote the request,
 which holds the credentials, so none is ever chained to what we raise (no
 ``__cause__``, no ``__context__``).  The answer is read with the credentials to take
-back out of every text it repeats (`read_answer`).
+back out of every text it repeats (`decode_redacted`).
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def fetch_states(
     `ids` (any iterable, read once) are deduplicated in their first order and sent
     `chunk_size` at a time, each POST to `base_url` (trailing ``/`` removed, its path
     kept) plus the request's path, with `timeout` seconds for each, from connecting
-    to the answer's last byte.  The answers are
-    merged in order; ids the gateway sent without being asked are kept.
+    to the answer's last byte.  The answers are merged in order; ids the gateway sent
+    without being asked are kept.
 
     Arguments that cannot make a request raise `ValueError` before any is made
     (a `base_url` is checked for what a request needs: a host name that can be
@@ -135,7 +135,8 @@ def _ask(
         raise GatewayUnavailable(f"{where}: {credentials.redact(failure)}")
     refusal: SmsStatusError
     try:
-        answer = decode_redacted(body, credentials.redact, format=request.format, tz=tz)
+        redact = credentials._redactor()
+        answer = decode_redacted(body, redact, format=request.format, tz=tz)
     except GatewayRefused as exc:  # its message is redacted, and it has no chain
         refusal = exc
     except DecodeError as exc:

@@ -12,9 +12,10 @@ the gateway can read.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -96,21 +97,10 @@ class Credentials:
         before the cut and its tail just after are replaced too.  Redact a text
         before cutting it, so that no cut hides a credential.
         """
-        forms = self._forms()
-        for form in forms:
-            text = text.replace(form, _MASK)
-        if _CUT in text:
-            # Every head and tail, longest first: a short one must not take the
-            # end of a longer one and leave its start.
-            cut = {(f[:size], f[-size:]) for f in forms for size in range(1, len(f))}
-            for head, tail in sorted(cut, key=lambda pair: len(pair[0]), reverse=True):
-                text = text.replace(head + _CUT, _MASK + _CUT)
-                text = text.replace(_CUT + tail, _CUT + _MASK)
-        return text
+        return self._redactor()(text)
 
-    def _forms(self) -> list[str]:
-        """The forms `redact` looks for, longest first (a form holding another goes
-        before it)."""
+    def _redactor(self) -> Callable[[str], str]:
+        """`redact`, with the forms to look for worked out once, for many texts."""
         forms: set[str] = set()
         for value in self.fields().values():
             written = {
@@ -123,7 +113,46 @@ class Credentials:
             }
             forms |= written | {" ".join(form.split()) for form in written}
         forms.discard("")
-        return sorted(forms, key=len, reverse=True)
+        # Longest first: a form holding another goes before it.
+        ordered = sorted(forms, key=len, reverse=True)
+        return functools.partial(_redact, ordered)
+
+
+def _redact(forms: list[str], text: str) -> str:
+    for form in forms:
+        text = text.replace(form, _MASK)
+    if _CUT not in text:
+        return text
+    pieces = text.split(_CUT)
+    for at in range(len(pieces) - 1):
+        before, after = pieces[at], pieces[at + 1]
+        head = max(_head_ending(before, form) for form in forms)
+        tail = max(_tail_starting(after, form) for form in forms)
+        pieces[at] = before[: len(before) - head] + _MASK if head else before
+        pieces[at + 1] = _MASK + after[tail:] if tail else after
+    return _CUT.join(pieces)
+
+
+def _head_ending(text: str, form: str) -> int:
+    """The length of the longest head of `form` (not all of it) `text` ends with."""
+    window = text[max(len(text) - len(form) + 1, 0) :] if len(form) > 1 else ""
+    start = window.find(form[0])
+    while start != -1:
+        if form.startswith(window[start:]):
+            return len(window) - start
+        start = window.find(form[0], start + 1)
+    return 0
+
+
+def _tail_starting(text: str, form: str) -> int:
+    """The length of the longest tail of `form` (not all of it) `text` starts with."""
+    window = text[: len(form) - 1]
+    end = window.rfind(form[-1])
+    while end != -1:
+        if form.endswith(window[: end + 1]):
+            return end + 1
+        end = window.rfind(form[-1], 0, end)
+    return 0
 
 
 @attrs.frozen

@@ -30,6 +30,7 @@ import html
 import http.client
 import io
 import json
+import math
 import random
 import re
 import sys
@@ -408,6 +409,8 @@ def _wsgi_sender(app: WSGIApplication, path: str, host: str) -> Send:
 
 def _http_sender(url: str, timeout: float) -> Send:
     check_url(url)
+    if not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
+        raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
     asker = opener()
     limit = DEFAULT_LIMITS.max_bytes
 
