@@ -105,5 +105,8 @@ def _redact(value: object) -> object:
         return value  # kept as it is, for a %d or %f
     # Any other object is shown with str() or repr(): a dict (uvicorn's trace of
     # the ASGI scope), bytes.  Only one that shows a token is replaced, by its text.
-    text = str(value)
+    try:
+        text = str(value)
+    except Exception:  # a filter must not fail the logging call
+        return value  # (the handler, formatting it, reports the failure)
     return _redact_text(text) if _STATUSES in text else value

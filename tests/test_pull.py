@@ -682,9 +682,7 @@ def test_fetch_states_bounds_each_request_by_the_timeout_as_a_whole() -> None:
         "http://127.0.0.1/a b",
     ],
 )
-def test_a_base_url_no_request_can_go_to_is_a_plain_value_error(
-    gateway: Any, base_url: str
-) -> None:
+def test_a_base_url_no_request_can_go_to_is_a_plain_value_error(base_url: str) -> None:
     with pytest.raises(ValueError, match="base_url") as info:
         fetch_states([1], BY_LOGIN, base_url=base_url)
     assert type(info.value) is ValueError  # not a UnicodeError from half-way

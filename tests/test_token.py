@@ -140,6 +140,18 @@ def test_redacts_the_token_in_arguments_that_are_not_text() -> None:
     )
 
 
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_an_argument_that_cannot_be_shown_is_left_to_the_handler() -> None:
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "%s", (Unprintable(),), None)
+    assert RedactToken().filter(record) is True
+    assert isinstance(record.args, tuple)
+    assert isinstance(record.args[0], Unprintable)
+
+
 def test_leaves_other_records_alone() -> None:
     record = logging.LogRecord(
         "x", logging.INFO, "f", 1, "%s %d", ("/other/a", 3), None
