@@ -947,6 +947,9 @@ def test_the_admin_shows_labels_and_times_to_the_second_with_their_zone(
     with override_settings(TIME_ZONE="Asia/Tokyo"):
         _, rows = shown(admin_client.get("/admin/smsstatus/delivery/?o=1"))
         assert rows[0][5] == "2026-11-26 15:14:02 JST"
+    with override_settings(USE_TZ=False):  # naive times (W001): no zone to name
+        _, rows = shown(admin_client.get("/admin/smsstatus/delivery/?o=1"))
+        assert rows[0][5] == "2026-11-26 06:14:02"
     filters = admin_client.get("/admin/smsstatus/delivery/").context["cl"]
     (by_state,) = [f for f in filters.filter_specs if f.title == "state"]
     assert [label for _, label in by_state.lookup_choices] == [
@@ -955,6 +958,7 @@ def test_the_admin_shows_labels_and_times_to_the_second_with_their_zone(
     page = admin_client.get("/admin/smsstatus/delivery/41/change/").content.decode()
     assert re.search(r"field-state_.*?Not delivered", page, re.S)
     assert re.search(r"field-time_.*?2026-11-26 06:14:02 UTC", page, re.S)
+    assert re.search(r"field-viber_.*?readonly\">-<", page, re.S)
     # The rejected items: the same spelling of id_sms, on the list and on the page.
     rejected_headers, rejected = shown(
         admin_client.get("/admin/smsstatus/rejecteditem/")
@@ -994,6 +998,7 @@ def test_the_admin_finds_messages_by_the_first_digits_of_their_id(
     assert found("9223372036854775807") == {2**63 - 1}
     assert found("922337203685477") == {2**63 - 1}
     assert found("9223372036854775808") == set()
+    assert found("1" * 5000) == set()
     assert found("5a") == set()
     assert found("\uff15") == set()  # a full-width 5
     post(admin_client, b'[{"id_sms": "5100233", "time": "", "state": "sent"}]')

@@ -44,12 +44,14 @@ def _when(value: datetime | None) -> str | None:
 
 def _column(
     field: str, description: str, show: Callable[[Any], str | None]
-) -> Callable[[admin.ModelAdmin[Any], Any], str | None]:
-    """A list column showing `field` through `show`, sorted by the field."""
+) -> Callable[[admin.ModelAdmin[Any], Any], str]:
+    """A column (of the list and of the page) showing `field` through `show`, sorted
+    by the field."""
 
     @admin.display(description=description, ordering=field)
-    def column(model_admin: admin.ModelAdmin[Any], row: Any) -> str | None:
-        return show(getattr(row, field))
+    def column(model_admin: admin.ModelAdmin[Any], row: Any) -> str:
+        shown = show(getattr(row, field))
+        return model_admin.get_empty_value_display() if shown is None else shown
 
     return column
 
@@ -57,7 +59,10 @@ def _column(
 def _id_prefix(term: str) -> Q | None:
     """The ids whose decimal digits start with `term`, as index-friendly ranges (one
     per length: 51 is 51, 510-519, 5100-5199...); None when no id can match."""
-    if not term.isdecimal() or not term.isascii() or int(term) > _MAX_ID:
+    # 19 digits at most: int() of thousands would raise, and no id is that long.
+    if not (term.isascii() and term.isdecimal()) or len(term) > 19:
+        return None
+    if int(term) > _MAX_ID:
         return None
     if term.startswith("0"):
         return Q(id_sms=0) if term == "0" else None
@@ -165,5 +170,7 @@ class RejectedItemAdmin(ReadOnlyAdmin):
 
     received = _column("received_at", "received at", _when)
     # The header Delivery's list shows (this field's verbose name is "id sms").
-    id_sms_ = _column("id_sms", "id_sms", lambda value: value)
+    id_sms_ = _column(
+        "id_sms", "id_sms", lambda value: None if value is None else str(value)
+    )
     fields = readonly_fields = ("received", "id_sms_", "reason", "raw")

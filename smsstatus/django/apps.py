@@ -30,6 +30,4 @@ class SmsStatusConfig(AppConfig):
         # On the loggers themselves, so every handler (Django's, the project's,
         # a test's) gets the redacted record, with or without the LOGGING recipe.
         for name in _REQUEST_LOGGERS:
-            logger = logging.getLogger(name)
-            if not any(isinstance(f, RedactToken) for f in logger.filters):
-                logger.addFilter(RedactToken())
+            logging.getLogger(name).addFilter(RedactToken())
