@@ -7,10 +7,19 @@ reader's hot path does, and builds the reports.  It only ever *agrees* with the 
 reader (`smsstatus._json`): it takes a document when every item is in the gateway's
 ordinary form, and on any doubt at all (a msgspec error of any kind, an unknown key,
 a value of another type or shape, a time that is no real date-time, a number id past
-63 bits, a byte-order mark, too many items) it returns None and the pure reader
-decodes the whole document again.  So per-item errors, their `raw` text, the limits
-and every guarantee about hostile input are the pure reader's, decided in one place,
-and a differential test holds the two paths to the same `Batch` for every input.
+63 bits, a byte-order mark, too many items, a key written twice in an item) it
+returns None and the pure reader decodes the whole document again.  So per-item
+errors, their `raw` text, the limits and every guarantee about hostile input are the
+pure reader's, decided in one place, and a differential test holds the two paths to
+the same `Batch` for every input.
+
+The pure reader bounds the values of an item and of a document (`_json.check_shape`),
+and a key written twice counts there, though msgspec keeps only its last value
+unseen.  So the document's keys are counted: in a document msgspec has read to such
+structs no string holds a comma (ids, times and statuses cannot), so its commas are
+its members less one, and these are as many as its structs' keys exactly when no key
+is written twice.  One count of the body, in C; a document without a key written
+twice has at most five values an item, within every bound the pure reader applies.
 
 It also writes the ids of an acknowledgement (`id_list_writer`), the part of an
 `Ack` that costs: msgspec's digits are twice as fast as Python's.
@@ -44,6 +53,9 @@ __all__ = ["id_list_writer", "read"]
 # larger is rare enough to leave to the pure reader and its rules for long numbers.
 _MAX_ID = 2**63 - 1
 _JSON = Format.JSON
+# A leg's default, told apart from null so that the keys can be counted.
+_ABSENT: Any = object()
+_LEGS = {**_LEG, _ABSENT: None}
 
 
 @functools.cache
@@ -64,8 +76,8 @@ def decoder() -> Callable[[bytes], Any] | None:
             ("id_sms", Annotated[int, msgspec.Meta(ge=0, le=_MAX_ID)] | str),
             ("time", str | None),
             ("state", Status),
-            ("sms", str | None, None),
-            ("viber", str | None, None),
+            ("sms", str | None, _ABSENT),
+            ("viber", str | None, _ABSENT),
         ],
         forbid_unknown_fields=True,
         # Never part of a cycle: the garbage collector need not track them.
@@ -96,6 +108,7 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
     # look-up costs half of what it saves, and a batch's times mostly differ), which
     # is also what a one-item document's fixed cost wants.
     reports: list[StatusReport] = []
+    legs = 0  # the legs the items hold
     try:
         items = decode(data)
         if items.__class__ is not list:
@@ -123,13 +136,21 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
             report.id_sms = id_sms
             report.time = time
             report.state = item.state
-            report.sms = _LEG[item.sms]
-            report.viber = _LEG[item.viber]
+            sms = item.sms
+            if sms is not _ABSENT:
+                legs += 1
+            viber = item.viber
+            if viber is not _ABSENT:
+                legs += 1
+            report.sms = _LEGS[sms]
+            report.viber = _LEGS[viber]
             report.__class__ = StatusReport
             reports.append(report)
     except Exception:
         # Whatever went wrong, the pure reader decides what the body is.
         return None
+    if reports and data.count(b",") != 3 * len(reports) + legs - 1:
+        return None  # a key written twice (see the module's comment)
     # `_model._decoded_batch` inlined, as the reports are: a one-item document
     # notices every call.
     batch: Any = _BatchBuilder()
