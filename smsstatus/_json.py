@@ -59,6 +59,13 @@ from ._item import (
     ItemReader,
     check_tz,
 )
+from ._json_bounds import (
+    MAX_DEPTH,
+    MAX_ITEM_VALUES,
+    TOO_MANY_MEMBERS,
+    VALUES_PER_ITEM,
+    max_values,
+)
 from ._model import (
     Batch,
     Format,
@@ -83,11 +90,6 @@ __all__ = [
     "read_json_pure",
 ]
 
-MAX_DEPTH = 64
-# Values (array elements, object members) in one item, and per permitted item in all:
-# the gateway's item holds six; these bound what json builds for any body.
-MAX_ITEM_VALUES = 256
-VALUES_PER_ITEM = 16
 # A body this short is counted before its shape is looked at: it may need no look;
 # one shorter than `_TINY` cannot hold MAX_DEPTH + 1 nested pairs (and if it is
 # malformed, json stops within as many levels as it has bytes).
@@ -104,7 +106,6 @@ _NOT_SHAPE = bytes(sorted(set(range(256)) - set(b'[]{},"')))
 _STRINGS = re.compile(rb'"[^"]*"').sub
 _OBJECTS = re.compile(rb"{[^}]*}").sub  # in a shape with no object inside another
 _OPENERS = (ord("["), ord("{"))
-_TOO_MANY_MEMBERS = b"{" + b"," * MAX_ITEM_VALUES  # in an object of scalars only
 _COMMA = ord(",")
 # Marks, in `_read_items`' cache of times, a string not seen yet.
 _UNSEEN: Any = object()
@@ -187,10 +188,10 @@ def check_shape(data: bytes, max_reports: int) -> int | None:
     brackets = shape.translate(None, b",")
     objects = brackets.count(b"{")
     values = len(shape) - len(brackets) + objects + brackets.count(b"[")
-    max_values = VALUES_PER_ITEM * max_reports + MAX_ITEM_VALUES
-    if values > max_values:
+    most = max_values(max_reports)
+    if values > most:
         raise PayloadTooLarge(
-            f"more than {max_values} JSON values ({VALUES_PER_ITEM} per permitted item)"
+            f"more than {most} JSON values ({VALUES_PER_ITEM} per permitted item)"
         )
     if (
         brackets.find(b"[", 1) < 0
@@ -200,7 +201,7 @@ def check_shape(data: bytes, max_reports: int) -> int | None:
     ):
         # One object, or an array of scalars and objects that hold only scalars: two
         # levels at most, and an object's values are its commas plus one.
-        if _TOO_MANY_MEMBERS in shape:
+        if TOO_MANY_MEMBERS in shape:
             raise _too_many_values_in_an_item()
         if brackets[:1] != b"[":
             return objects
