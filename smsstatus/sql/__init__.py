@@ -7,6 +7,7 @@
     ack = smsstatus.receive_batch(body, lambda reports: table.save(connection, reports))
 """
 
+from ._stats import Bucket
 from ._table import Change, StatusTable, Update, connect_sqlite
 
-__all__ = ["Change", "StatusTable", "Update", "connect_sqlite"]
+__all__ = ["Bucket", "Change", "StatusTable", "Update", "connect_sqlite"]

@@ -79,6 +79,9 @@ import attrs
 from smsstatus._collapse import collapse
 from smsstatus._model import _FINAL, _RANK, Status, StatusReport
 
+from . import _stats
+from ._stats import Bucket
+
 if TYPE_CHECKING:
     import os
     import sqlite3
@@ -449,6 +452,28 @@ class StatusTable:
         with dialect.transaction(connection, write=False) as cursor:
             found = dialect.select(cursor, self._name, wanted)
             return _reports(dialect, found)
+
+    def stats(
+        self,
+        connection: Any,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        bucket: timedelta = timedelta(hours=1),
+        tag: str | None = None,
+    ) -> list[Bucket]:
+        """One `Bucket` per slice of `bucket` from the slice holding `since` to the
+        one holding `until` (None: the database's clock now), empty slices included:
+        the messages first seen in each slice and how they are doing now.
+
+        `bucket` must divide a day into whole slices of at least a minute, and
+        `since` and `until` must be aware, else `ValueError`.  With `tag`, only the
+        messages registered with that tag count.  The figures equal a recount of the
+        rows, even while others write.
+        """
+        return _stats.stats(
+            connection, self._name, since=since, until=until, bucket=bucket, tag=tag
+        )
 
     def pending(self, connection: Any, older_than: timedelta) -> list[int]:
         """The ids, in order, whose state is not final and whose row has not changed
