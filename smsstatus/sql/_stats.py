@@ -30,7 +30,7 @@ import attrs
 
 from smsstatus._model import _FINAL, Status
 
-__all__ = ["Bucket", "stats"]
+__all__ = ["Bucket", "pending_count", "stats"]
 
 # The time-to-final classes: each counts the durations below its bound (seconds) and
 # at or above the previous one; "more" the rest.
@@ -230,3 +230,27 @@ def stats(
         )
         for index, (states, to_final) in enumerate(counts)
     ]
+
+
+def pending_count(connection: Any, table: str, *, older_than: timedelta) -> int:
+    """How many ids `StatusTable.pending` would list (not final, no change for
+    `older_than`), counted by the database."""
+    from ._table import _dialect
+
+    dialect = _dialect(connection)
+    if _is_sqlite(connection):
+        query = (
+            f"SELECT count(*) FROM {table} WHERE state NOT IN ({_FINAL_STATES})"
+            " AND changed_at <= strftime('%Y-%m-%d %H:%M:%f000', 'now', ?)"
+        )
+        parameters: tuple[Any, ...] = (f"{-older_than.total_seconds()} seconds",)
+    else:
+        query = (
+            f"SELECT count(*) FROM {table} WHERE state NOT IN ({_FINAL_STATES})"
+            " AND changed_at <= statement_timestamp() - %s"
+        )
+        parameters = (older_than,)
+    with dialect.transaction(connection, write=False) as cursor:
+        cursor.execute(query, parameters)
+        (count,) = cursor.fetchone()
+    return int(count)
