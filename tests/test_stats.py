@@ -346,3 +346,29 @@ def test_the_figures_are_a_snapshot_while_others_write(database: Database) -> No
 def test_a_connection_of_another_kind_is_refused() -> None:
     with pytest.raises(TypeError, match="sqlite3"):
         StatusTable().stats(object(), since=DAY0, until=DAY0)
+
+
+def test_postgresql_classes_to_the_microsecond(postgresql_database: Database) -> None:
+    connection = postgresql_database.connect()
+    try:
+        table = ledger(connection)
+        edge = DAY0 + timedelta(hours=1)
+        micro = timedelta(microseconds=1)
+        rows = [
+            Row(1, edge - micro, Status.READ, edge - micro + timedelta(seconds=10)),
+            Row(2, edge, Status.READ, edge + timedelta(seconds=10) - micro),
+            Row(3, edge + micro, Status.EXPIRED, edge + timedelta(hours=24, seconds=1)),
+            Row(4, edge, Status.EXPIRED, edge + timedelta(hours=24) - micro),
+        ]
+        insert(connection, table, rows)
+        buckets = table.stats(connection, since=DAY0, until=edge)
+        assert figures(buckets) == recount(rows, DAY0, edge, timedelta(hours=1))
+        assert [b.messages for b in buckets] == [1, 3]
+        assert dict(buckets[0].to_final)["30s"] == 1
+        assert {k: n for k, n in buckets[1].to_final.items() if n} == {
+            "10s": 1,
+            "24h": 1,
+            "more": 1,
+        }
+    finally:
+        connection.close()

@@ -12,11 +12,13 @@ One statement reads one snapshot of the table (PostgreSQL and SQLite both give a
 statement a consistent view), so the figures equal a recount of the rows as they
 were at that instant, however many writers are at work.
 
-The slice of a row is computed by the database from the Unix time of ``seen_at``
-(whole seconds: slices are whole minutes), aligned to 00:00 UTC, which the Unix epoch
-is.  The time to final is compared with the classes' bounds exactly on PostgreSQL
-(intervals); SQLite keeps times as text, so there it is measured to the millisecond
-(the precision of its clock).
+The slice of a row is computed by the database from the Unix time of ``seen_at``,
+aligned to 00:00 UTC, which the Unix epoch is.  On PostgreSQL, ``date_part`` (a
+double) rather than ``extract`` (a numeric, twice as slow here): a double holds a
+Unix time to a fraction of a microsecond, and a time on a slice's edge or a duration
+of whole seconds exactly, so the classing is exact.  SQLite keeps times as text: its
+slices come from whole seconds (the edges are whole seconds), its durations are
+measured to the millisecond (the precision of its clock).
 """
 
 from __future__ import annotations
@@ -151,9 +153,9 @@ _SQLITE_QUERY = {
 _POSTGRESQL_QUERY = {
     tag: _query(
         "{table}",
-        slice_of="floor((extract(epoch FROM seen_at) - %s) / %s)::bigint",
-        duration="final_at - seen_at",
-        below="took < interval '{seconds} seconds'",
+        slice_of="floor((date_part('epoch', seen_at) - %s) / %s)::bigint",
+        duration="date_part('epoch', final_at - seen_at)",
+        below="took < {seconds}",
         mark="%s",
         tag=tag,
     )
