@@ -32,6 +32,9 @@ import attrs
 
 from smsstatus._model import _FINAL, Status
 
+from ._dialect import FINAL_STATES, dialect_of
+from ._sqlite import SQLite
+
 __all__ = ["Bucket", "pending_count", "stats"]
 
 # The time-to-final classes: each counts the durations below its bound (seconds) and
@@ -49,7 +52,6 @@ _BOUNDS = (
 TO_FINAL = (*(key for key, _ in _BOUNDS), "more")
 _DAY = 24 * 3600
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_FINAL_STATES = ", ".join(sorted(f"'{status.value}'" for status in _FINAL))
 _DELIVERED = (Status.DELIVER, Status.READ)
 
 
@@ -129,7 +131,7 @@ def _query(
     return (
         f"SELECT slice, state, CASE WHEN took IS NULL THEN NULL {cases}"
         f" ELSE {len(_BOUNDS)} END, count(*) FROM (SELECT {slice_of} AS slice, state,"
-        f" CASE WHEN state IN ({_FINAL_STATES}) THEN {duration} END AS took"
+        f" CASE WHEN state IN ({FINAL_STATES}) THEN {duration} END AS took"
         f" FROM {table} WHERE seen_at >= {mark} AND seen_at < {mark}"
         + (f" AND tag = {mark}" if tag else "")
         + (" LIMIT -1" if mark == "?" else "")
@@ -163,12 +165,6 @@ _POSTGRESQL_QUERY = {
 }
 
 
-def _is_sqlite(connection: Any) -> bool:
-    return any(
-        cls.__module__.split(".")[0] == "sqlite3" for cls in type(connection).__mro__
-    )
-
-
 def stats(
     connection: Any,
     table: str,
@@ -179,35 +175,25 @@ def stats(
     tag: str | None = None,
 ) -> list[Bucket]:
     """`StatusTable.stats` for the table named `table` (see there)."""
-    from ._table import _dialect
-
     size = _check(bucket, since, until)
-    dialect = _dialect(connection)  # TypeError for a connection of another driver
-    sqlite = _is_sqlite(connection)
+    dialect = dialect_of(connection)  # TypeError for a connection of another driver
+    sqlite = isinstance(dialect, SQLite)
     with dialect.transaction(connection, write=False) as cursor:
         if until is None:
-            cursor.execute(
-                "SELECT CAST(strftime('%s', 'now') AS INTEGER)"
-                if sqlite
-                else "SELECT floor(extract(epoch FROM statement_timestamp()))::bigint"
-            )
-            (now,) = cursor.fetchone()
-            until = _EPOCH + timedelta(seconds=now)
+            until = dialect.now(cursor)
         first, last = _slice_of(since, size), _slice_of(until, size)
         if last < first:
             return []
         start = _EPOCH + timedelta(seconds=first * size)
         end = _EPOCH + timedelta(seconds=(last + 1) * size)
-        if sqlite:
-            query = _SQLITE_QUERY[tag is not None]
-            ends: tuple[Any, ...] = (
-                start.replace(tzinfo=None).isoformat(" "),
-                end.replace(tzinfo=None).isoformat(" "),
-            )
-        else:
-            query = _POSTGRESQL_QUERY[tag is not None]
-            ends = (start, end)
-        parameters = (first * size, size, *ends, *(() if tag is None else (tag,)))
+        query = (_SQLITE_QUERY if sqlite else _POSTGRESQL_QUERY)[tag is not None]
+        parameters = (
+            first * size,
+            size,
+            dialect.bind_clock(start),
+            dialect.bind_clock(end),
+            *(() if tag is None else (tag,)),
+        )
         cursor.execute(query.format(table=table), parameters)
         rows = cursor.fetchall()
     counts: list[tuple[dict[Status, int], dict[str, int]]] = [
@@ -234,22 +220,14 @@ def stats(
 def pending_count(connection: Any, table: str, *, older_than: timedelta) -> int:
     """How many ids `StatusTable.pending` would list (not final, no change for
     `older_than`), counted by the database."""
-    from ._table import _dialect
-
-    dialect = _dialect(connection)
-    if _is_sqlite(connection):
-        query = (
-            f"SELECT count(*) FROM {table} WHERE state NOT IN ({_FINAL_STATES})"
-            " AND changed_at <= strftime('%Y-%m-%d %H:%M:%f000', 'now', ?)"
-        )
-        parameters: tuple[Any, ...] = (f"{-older_than.total_seconds()} seconds",)
-    else:
-        query = (
-            f"SELECT count(*) FROM {table} WHERE state NOT IN ({_FINAL_STATES})"
-            " AND changed_at <= statement_timestamp() - %s"
-        )
-        parameters = (older_than,)
+    dialect = dialect_of(connection)
     with dialect.transaction(connection, write=False) as cursor:
-        cursor.execute(query, parameters)
-        (count,) = cursor.fetchone()
+        cutoff = dialect.bind_clock(dialect.now(cursor) - older_than)
+        found = dialect.execute(
+            cursor,
+            f"SELECT count(*) FROM {table} WHERE state NOT IN ({FINAL_STATES})"
+            " AND changed_at <= %s",
+            [cutoff],
+        )
+        (count,) = found.fetchone()
     return int(count)
