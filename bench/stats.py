@@ -24,6 +24,7 @@ PostgreSQL for 24 hourly slices at the largest size.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -159,7 +160,10 @@ def main() -> None:
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    print(f"smsstatus stats benchmark: Python {sys.version.split()[0]}, {machine()}")
+    print(
+        f"smsstatus stats benchmark: Python {sys.version.split()[0]}, {machine()},"
+        f" load average {os.getloadavg()[1]:.1f} at the start"
+    )
     verdicts = []
     with databases(args.databases.split(","), args.dsn) as found:
         for database in found:
@@ -194,6 +198,7 @@ def main() -> None:
                     f" slices over {sizes[-1]} messages: {ms:.1f} ms"
                     f" (target < {TARGET_MS:.0f} ms)"
                 )
+    print(f"\nLoad average at the end: {os.getloadavg()[1]:.1f}")
     print("\n## Targets\n")
     print("\n".join(verdicts) or "(PostgreSQL not measured)")
 

@@ -15,8 +15,8 @@ import attrs
 import pytest
 from _postgres import Database
 
-from smsstatus import Status
-from smsstatus.sql import Bucket, StatusTable
+from smsstatus import Status, StatusReport
+from smsstatus.sql import Bucket, Sent, StatusTable
 from smsstatus.sql._stats import TO_FINAL
 
 UTC = timezone.utc
@@ -39,21 +39,8 @@ def is_sqlite(connection: Any) -> bool:
 
 
 def ledger(connection: Any) -> StatusTable:
-    """The ledger's table with the columns `stats` reads."""
     table = StatusTable()
     table.create(connection)
-    cursor = connection.execute(f"SELECT * FROM {table.name} WHERE 1 = 0")
-    have = {column[0] for column in cursor.description}
-    time_type = "datetime" if is_sqlite(connection) else "timestamp with time zone"
-    for column, kind in [
-        ("sent_at", time_type),
-        ("tag", "varchar(64)"),
-        ("seen_at", time_type),
-        ("final_at", time_type),
-    ]:
-        if column not in have:
-            connection.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} {kind}")
-    connection.commit()
     return table
 
 
@@ -372,3 +359,31 @@ def test_postgresql_classes_to_the_microsecond(postgresql_database: Database) ->
         }
     finally:
         connection.close()
+
+
+def test_first_seen_is_the_registration_else_the_first_status(
+    connection: Any,
+) -> None:
+    table = ledger(connection)
+    now = datetime.now(UTC)
+    sent = now - timedelta(hours=5)
+    table.register(connection, [Sent(1, sent_at=sent, tag="a"), Sent(3, tag="a")])
+    table.save(
+        connection,
+        [
+            StatusReport(1, time=None, state=Status.READ),
+            StatusReport(2, time=None, state=Status.DELIVER),
+        ],
+    )
+    buckets = table.stats(connection, since=now - timedelta(hours=6))
+    seen = {b.start: b for b in buckets if b.messages}
+    assert len(seen) <= 2  # 1 five hours ago; 2 and 3 now (or just before)
+    first = seen[sent.replace(minute=0, second=0, microsecond=0)]
+    assert first.messages == 1
+    assert first.states[Status.READ] == 1
+    # First final is when the read status arrived: about five hours after.
+    assert first.to_final["6h"] == 1
+    assert sum(b.states[Status.SEND] for b in buckets) == 1  # 3: registered only
+    assert sum(b.states[Status.DELIVER] for b in buckets) == 1
+    tagged = table.stats(connection, since=now - timedelta(hours=6), tag="a")
+    assert sum(b.messages for b in tagged) == 2
