@@ -112,6 +112,14 @@ def test_the_tag_filter(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> 
     assert sum(line["states"]["read"] for line in lines) == 1
 
 
+def test_svg_to_a_file_that_cannot_be_written_exits_2(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run(capsys, "--db", sqlite_url, "--svg", "no/such/dir/c.svg")
+    assert status == 2
+    assert err.startswith("smsstatus: cannot write no/such/dir/c.svg: ")
+
+
 def test_svg_writes_the_chart(
     sqlite_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -171,6 +179,9 @@ def test_stats_on_postgresql(
         admin.execute("CREATE DATABASE cli_stats")
     host = params["host"].replace("/", "%2F")
     url = f"postgresql://{params['user']}@{host}:{params['port']}/cli_stats"
+    status, _, err = run(capsys, "--db", url)
+    assert status == 2
+    assert err == f'smsstatus: {url}: relation "smsstatus_delivery" does not exist\n'
     connection = connect(url)
     try:
         insert(connection, ledger(connection), rows())

@@ -143,3 +143,22 @@ def test_without_links_or_problems() -> None:
     assert "<p>None.</p>" in render(overview([]))
     empty = Overview(NOW, [], [], 0, [])
     assert "<dd>-</dd>" in render(empty)  # no messages: no rate
+
+
+def test_a_long_legend_wraps_and_the_chart_grows_to_hold_it() -> None:
+    short = states_chart(
+        buckets(2, timedelta(hours=1), read=1), timedelta(hours=1), title="t"
+    )
+    big = {status.value: 10**9 for status in Status}
+    long = states_chart(
+        buckets(2, timedelta(hours=1), **big), timedelta(hours=1), title="t"
+    )
+    rows = {
+        swatch.get("y")
+        for swatch in ET.fromstring(long).iter(f"{SVG}rect")
+        if swatch.get("width") == "12"
+    }
+    assert len(rows) == 2
+    assert int(ET.fromstring(long).get("height", 0)) > int(
+        ET.fromstring(short).get("height", 0)
+    )

@@ -387,3 +387,8 @@ def test_first_seen_is_the_registration_else_the_first_status(
     assert sum(b.states[Status.DELIVER] for b in buckets) == 1
     tagged = table.stats(connection, since=now - timedelta(hours=6), tag="a")
     assert sum(b.messages for b in tagged) == 2
+
+
+def test_until_before_the_slice_of_since_gives_no_slices(connection: Any) -> None:
+    table = ledger(connection)
+    assert table.stats(connection, since=DAY0, until=DAY0 - timedelta(minutes=1)) == []
