@@ -7,14 +7,16 @@ The ledger is filled with `sample_histories` (what ``smsstatus sample --historie
 prints): each message registered as sent at a random moment of the last 30 days, its
 statuses stored as the receiver stores them, and its first final status moved back
 to when its history says it came.  With ``SMSSTATUS_SCREENSHOT=path.png`` in the
-environment, the test also saves its screenshot there: the picture of
-docs/dashboard.md is made so (``SMSSTATUS_SCREENSHOT=docs/images/dashboard.png``).
+environment, the tests also save their screenshots there (and the dark theme's
+beside it, ``-dark.png``): the pictures of docs/dashboard.md are made so
+(``SMSSTATUS_SCREENSHOT=docs/images/dashboard.png``).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -289,3 +291,40 @@ def test_only_staff_with_the_view_permission_see_it(
     assert len(charts) == (6 if status == 200 else 0)
     if status == 403:
         assert "403" in browser.page_source or "Forbidden" in browser.page_source
+
+
+# The text of the charts and the page's background, as the browser computes them.
+COLOURS = """
+const text = getComputedStyle(document.querySelector("svg.smsstatus-chart text"));
+return [text.fill, getComputedStyle(document.body).backgroundColor];
+"""
+
+
+def luminance(colour: str) -> float:
+    """Relative luminance (WCAG) of an ``rgb(...)`` computed colour."""
+    red, green, blue = (int(c) / 255 for c in re.findall(r"\d+", colour)[:3])
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_charts_take_the_admins_light_or_dark_colours(
+    site: tuple[str, int], browser: Any, scheme: str
+) -> None:
+    url, _ = site
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+    )
+    log_in(browser, url, "viewer")
+    browser.get(f"{url}/admin/smsstatus/dashboard/")
+    text, background = browser.execute_script(COLOURS)
+    lighter, darker = sorted([luminance(text), luminance(background)], reverse=True)
+    assert (lighter + 0.05) / (darker + 0.05) >= 7  # WCAG AAA for text
+    assert (luminance(text) > luminance(background)) == (scheme == "dark")
+    target = os.environ.get("SMSSTATUS_SCREENSHOT")
+    if target and scheme == "dark":  # the top of the page, for the docs
+        assert browser.save_screenshot(target.replace(".png", "-dark.png"))
