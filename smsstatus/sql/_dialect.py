@@ -33,6 +33,7 @@ __all__ = [
     "Log",
     "Names",
     "Row",
+    "bare",
     "chunks",
     "dialect_of",
     "index_sql",
@@ -61,6 +62,14 @@ def rank(state: str) -> str:
     """The progress rank of a state column as SQL, from the model's own ranks."""
     cases = " ".join(f"WHEN '{s.value}' THEN {rank}" for s, rank in _RANK.items())
     return f"(CASE {state} {cases} END)"
+
+
+def bare(row: str) -> str:
+    """Whether a row (a table's or ``excluded``) is a bare send, as SQL."""
+    return (
+        f"({row}.state = 'send' AND {row}.time IS NULL"
+        f" AND {row}.sms IS NULL AND {row}.viber IS NULL)"
+    )
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -113,6 +122,10 @@ class Names:
             f" seen_at = COALESCE({t}.seen_at, excluded.seen_at),"
             f" final_at = COALESCE({t}.final_at, excluded.final_at)"
             f" WHERE {rank('excluded.state')} > {rank(f'{t}.state')}"
+            # A bare send (no time, no legs: what `register` writes) says only
+            # "no status yet": a send that says more replaces it.
+            f" OR ({bare(t)} AND excluded.state = 'send'"
+            f" AND NOT {bare('excluded')})"
         )
 
     @functools.cached_property
@@ -216,6 +229,11 @@ class Dialect:
     ) -> None:
         """Register (id_sms, sent_at as a naive UTC time or None, tag) rows, one
         per id."""
+        raise NotImplementedError
+
+    def touch(self, cursor: Any, names: Names, ids: Sequence[int]) -> None:
+        """Set the latest rows' ``changed_at`` of `ids` to the clock (a pulled
+        status is a check of the row, for `pending`)."""
         raise NotImplementedError
 
     def select(self, cursor: Any, names: Names, ids: Sequence[int]) -> list[Any]:
