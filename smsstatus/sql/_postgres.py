@@ -38,11 +38,9 @@ from ._dialect import (
     Log,
     Names,
     Row,
-    index_sql,
     rank,
-    table_sql,
-    upgrade_sql,
 )
+from ._schema import index_sql, table_sql, upgrade_sql
 
 __all__ = ["PostgreSQL"]
 

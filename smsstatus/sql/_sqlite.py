@@ -34,14 +34,12 @@ from ._dialect import (
     Names,
     Row,
     chunks,
-    index_sql,
-    table_sql,
-    upgrade_sql,
 )
 
 if TYPE_CHECKING:
     import os
     import sqlite3
+from ._schema import index_sql, table_sql, upgrade_sql
 
 __all__ = ["SQLite", "connect_sqlite"]
 
