@@ -37,13 +37,10 @@ def store(
     `cursor`; with a list as `changes`, also say which rows changed and how.  A
     pulled status marks its row as changed whether or not it moved it (recovery
     asked about it now: `pending` puts it at the back of the queue)."""
+    _store(dialect, cursor, names, reports, taken, rows, log, changes)
     if log.source == "pull" and taken:
-        # First the write, which locks the rows in id order; the touch then waits
-        # for nobody.
-        _store(dialect, cursor, names, reports, taken, rows, log, changes)
+        # After the write, which locked the rows in id order: waits for nobody.
         dialect.touch(cursor, names, sorted(taken))
-    else:
-        _store(dialect, cursor, names, reports, taken, rows, log, changes)
 
 
 def _store(
@@ -84,7 +81,8 @@ def _bare(report: StatusReport) -> bool:
     return (
         report.state is Status.SEND
         and report.time is None
-        and not (report.sms or report.viber)
+        and report.sms is None
+        and report.viber is None
     )
 
 

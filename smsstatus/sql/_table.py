@@ -225,7 +225,7 @@ class StatusTable:
         which costs a statement more).
         """
         return _receive.receive(
-            self,
+            self._names,
             connection,
             body,
             format=format,
