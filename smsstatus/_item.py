@@ -62,6 +62,9 @@ TIME_PATTERN = rb"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 # and twice as fast as matching it, which counts when every time in a batch differs.
 _ZERO_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _TIME_SHAPE = b"0000-00-00 00:00:00"
+# A parsed time with the zone `tz`: combine(time, time.time(), tz) makes the same
+# datetime as time.replace(tzinfo=tz) at a seventh of its cost (no keyword parsing).
+_zoned = datetime.combine
 _SHOWN_CHARS = 60
 _WRONG_TIME = "time: expected 'YYYY-MM-DD HH:MM:SS' or empty, got "
 _BLANKS = " \t\r\n"  # XML's and JSON's white space, and nothing else
@@ -168,7 +171,7 @@ class ItemReader:
                 pass  # the right shape, but February 30 or 25:61
             else:
                 if self._tz is not None:
-                    value = value.replace(tzinfo=self._tz)
+                    value = _zoned(value, value.time(), self._tz)
         times[text] = value
         return value
 
@@ -206,7 +209,7 @@ def _fast_reader(
                     return None
                 time = parse_time(time_raw)
                 if tz is not None:
-                    time = time.replace(tzinfo=tz)
+                    time = _zoned(time, time.time(), tz)
                 times[time_raw] = time
             state = states[item["state"]]
             if len(item) == 3:  # exactly the three keys just read: no legs
@@ -256,7 +259,7 @@ def _shaped_reader(tz: tzinfo | None) -> ShapedRead:
             if time is bad:
                 time = parse_time(time_raw.decode())
                 if tz is not None:
-                    time = time.replace(tzinfo=tz)
+                    time = _zoned(time, time.time(), tz)
                 times[time_raw] = time
             report: Any = builder()
             report.id_sms = int(id_sms)

@@ -57,6 +57,7 @@ from ._item import (
     _ZERO_DIGITS,
     BigInt,
     ItemReader,
+    _zoned,
     check_tz,
 )
 from ._json_bounds import (
@@ -449,7 +450,7 @@ def _read_items(
                         raise _Unusual
                     time = parse_time(time_raw)
                     if tz is not None:
-                        time = time.replace(tzinfo=tz)
+                        time = _zoned(time, time.time(), tz)
                     times[time_raw] = time
                 state = states[item["state"]]
                 if len(item) == 3:  # exactly the three keys just read: no legs

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
-from ._item import _LEG, _TIME_SHAPE, _ZERO_DIGITS
+from ._item import _LEG, _TIME_SHAPE, _ZERO_DIGITS, _zoned
 from ._json_bounds import MAX_ITEM_VALUES, TOO_MANY_MEMBERS, max_values
 from ._model import (
     Batch,
@@ -141,7 +141,7 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
                     return None
                 time = datetime.fromisoformat(time)
                 if tz is not None:
-                    time = time.replace(tzinfo=tz)
+                    time = _zoned(time, time.time(), tz)
             report: Any = _ReportBuilder()
             report.id_sms = id_sms
             report.time = time
