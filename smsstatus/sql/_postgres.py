@@ -113,7 +113,8 @@ class PostgreSQL(Dialect):
             (names.latest,),
         )
         columns = {column for (column,) in found}
-        for statement in upgrade_sql(names, self.time_type, columns) + index_sql(names):
+        indexes = index_sql(names, partial=True)
+        for statement in upgrade_sql(names, self.time_type, columns) + indexes:
             cursor.execute(statement)
 
     @functools.cache  # noqa: B019 (one instance, kept for good)

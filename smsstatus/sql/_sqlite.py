@@ -121,7 +121,8 @@ class SQLite(Dialect):
         columns = {
             row[1] for row in cursor.execute(f"PRAGMA table_info({names.latest})")
         }
-        for statement in upgrade_sql(names, self.time_type, columns) + index_sql(names):
+        indexes = index_sql(names, partial=False)
+        for statement in upgrade_sql(names, self.time_type, columns) + indexes:
             cursor.execute(statement)
 
     @functools.cache  # noqa: B019 (two instances at most, kept for good)
