@@ -91,7 +91,9 @@ def router(
                 keep_body=keep_bodies,
             )
 
-    def save(reports: tuple[StatusReport, ...], failed: list[Exception]) -> Any:
+    def save(
+        reports: tuple[StatusReport, ...], failed: list[Exception]
+    ) -> frozenset[int]:
         try:
             with connect() as connection, bound_waits(connection, db_timeout):
                 return table.save(connection, reports)
@@ -103,7 +105,7 @@ def router(
         failed: list[Exception] = []
 
         async def store(reports: tuple[StatusReport, ...]) -> frozenset[int]:
-            return await run_in_threadpool(save, reports, failed)  # type: ignore[no-any-return]
+            return await run_in_threadpool(save, reports, failed)
 
         ack = await areceive_batch(
             body, store, tz=zone, limits=limits, on_error=on_error

@@ -59,7 +59,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return queryset, False
         if not term.isdecimal() or int(term) >= 2**63:
             return queryset.none(), False
-        return queryset.filter(id_sms=int(term)), False
+        field = self.search_fields[0].lstrip("=")
+        return queryset.filter(**{field: int(term)}), False
 
 
 @admin.register(Delivery)
@@ -166,7 +167,8 @@ class RefusedFilter(admin.SimpleListFilter):
 class WebhookAdmin(ReadOnlyAdmin):
     """Every delivery the gateway made, as answered; refused ones with their body."""
 
-    search_fields = ()
+    search_fields = ("=id",)
+    search_help_text = "A webhook's id"
     list_display = (
         "id",
         "received_at",

@@ -147,7 +147,7 @@ class Webhook(models.Model):
         ordering = ("-id",)
 
     def __str__(self) -> str:
-        return f"#{self.id} {self.received_at:%Y-%m-%d %H:%M:%S}: {self.code}"
+        return f"#{self.pk} {self.received_at:%Y-%m-%d %H:%M:%S}: {self.code}"
 
 
 def _webhook() -> models.ForeignKey[Webhook | None, Webhook | None]:

@@ -7,6 +7,7 @@ table is dropped.  The state operations tell Django what the models now describe
 """
 
 import hashlib
+from typing import Any
 
 import django.db.models.deletion
 import django.utils.timezone
@@ -17,7 +18,7 @@ from smsstatus.sql import StatusTable
 _OLD = "smsstatus_rejecteditem"
 
 
-def create_the_ledger(apps, schema_editor):
+def create_the_ledger(apps: Any, schema_editor: Any) -> None:
     connection = schema_editor.connection
     with connection.cursor() as cursor:
         # Inside the migration's transaction: StatusTable joins it.
