@@ -27,7 +27,13 @@ import attrs
 
 from smsstatus.sql import connect_sqlite
 
-__all__ = ["Database", "find_programs", "throwaway_server"]
+__all__ = [
+    "Database",
+    "Server",
+    "controlled_server",
+    "find_programs",
+    "throwaway_server",
+]
 
 PROGRAMS = ("initdb", "pg_ctl")
 
@@ -63,11 +69,27 @@ def missing_reason() -> str | None:
     return None
 
 
+@attrs.frozen
+class Server:
+    """A running throwaway cluster: its connection string, and ``pg_ctl`` on its data
+    directory (for the fault tests: ``server.ctl("restart", "-m", "immediate")``)."""
+
+    conninfo: str
+    ctl: Any  # ctl(*arguments): runs pg_ctl -D <data> -w <arguments>
+
+
 @contextmanager
 def throwaway_server(*, durable: bool = False) -> Iterator[str]:
     """Start a new PostgreSQL cluster and yield its connection string (user
     ``postgres``, database ``postgres``, trusted).  With `durable` False (for the
     tests) it skips fsync, which only matters after a power cut."""
+    with controlled_server(durable=durable) as server:
+        yield server.conninfo
+
+
+@contextmanager
+def controlled_server(*, durable: bool = False) -> Iterator[Server]:
+    """`throwaway_server`, yielding a `Server` that can be stopped and restarted."""
     programs = find_programs()
     if programs is None:
         raise RuntimeError(missing_reason())
@@ -92,11 +114,14 @@ def throwaway_server(*, durable: bool = False) -> Iterator[str]:
             **as_user,
         )
 
+    def ctl(*argv: object) -> None:
+        run(programs["pg_ctl"], "-D", data, "-l", log, "-w", "-o", options, *argv)
+
     try:
         run(programs["initdb"], "-D", data, "-U", "postgres", "-A", "trust")
-        run(programs["pg_ctl"], "-D", data, "-l", log, "-w", "-o", options, "start")
+        ctl("start")
         try:
-            yield f"host={root} port=5432 user=postgres dbname=postgres"
+            yield Server(f"host={root} port=5432 user=postgres dbname=postgres", ctl)
         finally:
             run(programs["pg_ctl"], "-D", data, "-m", "fast", "-w", "stop")
     except subprocess.CalledProcessError as exc:

@@ -20,8 +20,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import _postgres
 import attrs
 import pytest
+from _faults import Deliveries, back_within_two
 from _snippets import python_blocks
 
 pytest.importorskip("django")
@@ -75,6 +77,13 @@ def postgresql_settings(
 
 
 @pytest.fixture(scope="module")
+def restartable() -> Iterator[_postgres.Server]:
+    """A PostgreSQL server of the module's own, for the fault test."""
+    with _postgres.controlled_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def aliases(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[set[str]]:
@@ -87,6 +96,18 @@ def aliases(
     postgresql = postgresql_settings(request, "smsstatus_django")
     if postgresql is not None:
         databases["postgresql"] = postgresql
+        # A server of its own, stopped and restarted by the fault test, with
+        # persistent connections and Django's health checks.
+        server = request.getfixturevalue("restartable")
+        params = dict(part.split("=", 1) for part in server.conninfo.split())
+        databases["restartable"] = {
+            **postgresql,
+            "NAME": "postgres",
+            "HOST": params["host"],
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {"connect_timeout": 2},
+        }
     # 0.2 databases, migrated by the migration test only.
     legacy: dict[str, Any] = {
         "legacy": {
@@ -1325,3 +1346,34 @@ def test_the_admin_shows_the_ledger_read_only(admin_client: Client) -> None:
         sorted(timeline.index(f"<td>{s}</td>") for s in ("send", "deliver", "read"))
     )
     assert f"/admin/smsstatus/webhook/{refused.id - 1}/change/" in timeline
+
+
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_a_postgresql_restart_and_stop_under_the_view(
+    aliases: set[str], restartable: _postgres.Server, mode: str
+) -> None:
+    # Issue 24: 503 while the server is gone, a full acknowledgement on the first or
+    # second delivery once it is back (CONN_MAX_AGE=600, CONN_HEALTH_CHECKS), and no
+    # acknowledged id missing.
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from smsstatus.django.models import Delivery
+
+    with override_settings(DATABASE_ROUTERS=[RouteTo("restartable")]):
+        Delivery.objects.all().delete()
+        deliveries = Deliveries(WSGIHandler(), URL, "/sms/statuses/health")
+        assert deliveries.deliver(deliveries.batch()) == 200
+        restartable.ctl("restart", "-m", mode)
+        back_within_two(deliveries)
+        restartable.ctl("stop", "-m", mode)
+        try:
+            gone = deliveries.batch()
+            assert deliveries.deliver(gone) == 503
+            assert deliveries.health() == 503
+        finally:
+            restartable.ctl("start")
+        assert deliveries.health() == 200
+        assert deliveries.deliver(gone) == 200
+        back_within_two(deliveries)
+        stored = set(Delivery.objects.values_list("id_sms", flat=True))
+    assert stored == deliveries.acknowledged == set(range(1, 41))
