@@ -98,8 +98,10 @@ def router(
             with connect() as connection, bound_waits(connection, db_timeout):
                 return table.save(connection, reports)
         except Exception as exc:
-            failed.append(exc)  # answered 503 rather than 200 with nothing taken
-            raise
+            # Raised again below: answered 503 (and logged once) rather than 200
+            # with nothing taken.
+            failed.append(exc)
+            return frozenset()
 
     async def receive_with(body: bytes) -> Any:
         failed: list[Exception] = []

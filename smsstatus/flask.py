@@ -150,8 +150,8 @@ def _receive_with(
     limits: Limits,
 ) -> Any:
     """0.2's way, for an explicit `on_error`: `receive_batch` and `StatusTable.save`;
-    a failure of the save still propagates (to be answered 503), rather than being
-    answered 200 with nothing taken."""
+    a failure of the save still propagates (to be answered 503 and logged once),
+    rather than being answered 200 with nothing taken."""
     failed: list[Exception] = []
 
     def save(reports: tuple[StatusReport, ...]) -> frozenset[int]:
@@ -159,7 +159,7 @@ def _receive_with(
             return table.save(connection, reports)
         except Exception as exc:
             failed.append(exc)
-            raise
+            return frozenset()
 
     ack = receive_batch(body, save, tz=zone, limits=limits, on_error=on_error)
     if failed:

@@ -35,7 +35,7 @@ def server() -> Iterator[_postgres.Server]:
     reason = _postgres.missing_reason()
     if reason is not None:
         pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
-    with _postgres.controlled_server() as server:
+    with _postgres.controlled_server(durable=True) as server:
         yield server
 
 
