@@ -451,6 +451,11 @@ def test_a_database_error_is_answered_503_and_logged_as_one_line(
 
     monkeypatch.setattr(ledger.TABLE, "receive", broken)
     body = smsstatus.encode_xml([report(1, Status.SEND)])
+    # Inside a transaction of the caller's, the connection is theirs: left open.
+    with transaction.atomic(using=alias):
+        assert post(client, body).status_code == 503
+        assert connection.connection is not None
+    caplog.clear()
     with caplog.at_level(logging.INFO), Signals() as signals:
         response = post(client, body)
     assert response.status_code == 503
@@ -1112,14 +1117,6 @@ def test_recover_walks_the_pending_messages_a_chunk_at_a_time(
     assert {row.id_sms for row in final} == {1, 4, 6}
 
 
-@pytest.mark.parametrize("text", ["1w", "1.5h", "-1h", "", "h"])
-def test_parse_duration_refuses_what_is_not_one(text: str) -> None:
-    from smsstatus._duration import parse_duration
-
-    with pytest.raises(ValueError, match="not a duration"):
-        parse_duration(text)
-
-
 # --- the ledger (issue 19) -------------------------------------------------------
 
 
@@ -1327,9 +1324,13 @@ def test_migrating_a_02_database_keeps_every_row(
     connection.close()
 
 
-def test_the_admin_shows_the_ledger_read_only(admin_client: Client) -> None:
-    from smsstatus.django.models import Webhook
+def test_the_admin_shows_the_ledger_read_only(admin_client: Client, alias: str) -> None:
+    from smsstatus.django import ledger
+    from smsstatus.django.models import StatusEvent, Webhook
 
+    smsstatus.django.register_sent([20])
+    page = admin_client.get("/admin/smsstatus/delivery/20/change/")
+    assert b"No status received yet." in page.content
     post(admin_client, smsstatus.encode_xml([report(10, Status.SEND, None)]))
     post(admin_client, smsstatus.encode_xml([report(10, Status.DELIVER, 5)]))
     post(admin_client, smsstatus.encode_xml([report(10, Status.READ, 7)]))
@@ -1361,6 +1362,19 @@ def test_the_admin_shows_the_ledger_read_only(admin_client: Client) -> None:
         sorted(timeline.index(f"<td>{s}</td>") for s in ("send", "deliver", "read"))
     )
     assert f"/admin/smsstatus/webhook/{refused.id - 1}/change/" in timeline
+    assert str(StatusEvent.objects.get(state="read")) == "10: read"
+    # A pulled status has no webhook; a delivery that was taken keeps no body.
+    connections[alias].ensure_connection()
+    ledger.TABLE.save(
+        connections[alias].connection, [report(20, Status.EXPIRED)], source="pull"
+    )
+    page = admin_client.get("/admin/smsstatus/delivery/20/change/").content.decode()
+    assert "<td>expired</td>" in page
+    assert "<td>pull</td><td></td></tr>" in page
+    kept_none = Webhook.objects.filter(code=200).first()
+    assert kept_none is not None
+    page = admin_client.get(f"/admin/smsstatus/webhook/{kept_none.id}/change/")
+    assert b'<div class="readonly">-</div>' in page.content
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])

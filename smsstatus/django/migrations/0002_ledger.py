@@ -23,8 +23,6 @@ def create_the_ledger(apps: Any, schema_editor: Any) -> None:
     with connection.cursor() as cursor:
         # Inside the migration's transaction: StatusTable joins it.
         StatusTable().create(connection.connection)
-        if _OLD not in connection.introspection.table_names(cursor):
-            return
         cursor.execute(f"SELECT id, raw FROM {_OLD} ORDER BY received_at, id")
         digests = [
             (hashlib.sha256(raw.encode("utf-8")).hexdigest(), id_)
