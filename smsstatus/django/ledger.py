@@ -1,5 +1,6 @@
-"""The ledger on Django's own connections: `register_sent`, and the one way the
-app's code hands a Django connection to `StatusTable`.
+"""The ledger on Django's own connections: `register_sent`, the one way the app's
+code hands a Django connection to `StatusTable`, and ``status_changed`` after the
+commit.
 
 Strategy.  `StatusTable` takes the DB-API connection under Django's wrapper
 (``sqlite3`` or ``psycopg`` 3).  Taking it bare would bypass what Django does for a
@@ -16,18 +17,23 @@ connection as having failed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from django.db import connections, router, transaction
 
 from smsstatus._unavailable import timeout_settings
-from smsstatus.sql import Sent, StatusTable
+from smsstatus.sql import Change, Sent, StatusTable
 
 from .models import Delivery
+from .signals import status_changed
 
-__all__ = ["TABLE", "discard_failed", "register_sent", "table_connection"]
+__all__ = ["TABLE", "announce", "discard_failed", "register_sent", "table_connection"]
+
+logger = logging.getLogger("smsstatus")
 
 #: The ledger the app's models describe.
 TABLE = StatusTable(Delivery._meta.db_table)
@@ -40,12 +46,12 @@ def table_connection(alias: str, *, timeout: float | None = None) -> Iterator[An
     the statements run inside, on PostgreSQL."""
     connection = connections[alias]
     connection.cursor().close()  # connects, or reconnects after a failed health check
-    bounded = timeout is not None and connection.vendor == "postgresql"
-    if bounded or connection.in_atomic_block:
+    bound = timeout if connection.vendor == "postgresql" else None
+    if bound is not None or connection.in_atomic_block:
         with transaction.atomic(using=alias), connection.wrap_database_errors:
-            if timeout is not None and bounded:
+            if bound is not None:
                 with connection.cursor() as cursor:
-                    cursor.execute(*timeout_settings(timeout))
+                    cursor.execute(*timeout_settings(bound))
             yield connection.connection
     else:
         with connection.wrap_database_errors:
@@ -73,3 +79,24 @@ def register_sent(
     alias = using or router.db_for_write(Delivery)
     with table_connection(alias) as raw:
         return TABLE.register(raw, sent)
+
+
+def announce(alias: str, changes: Iterable[Change]) -> None:
+    """Send ``status_changed`` for each change once the data is committed: at once
+    when it was committed already (autocommit), after the caller's commit when it
+    was written inside their transaction."""
+    for change in changes:
+        transaction.on_commit(partial(_send, change), using=alias)
+
+
+def _send(change: Change) -> None:
+    for receiver, result in status_changed.send_robust(
+        sender=Delivery, report=change.report, previous=change.previous
+    ):
+        if isinstance(result, Exception):
+            logger.error(
+                "status_changed receiver %r failed for id_sms=%d",
+                receiver,
+                change.report.id_sms,
+                exc_info=result,
+            )

@@ -27,9 +27,7 @@ Strategy
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -45,13 +43,11 @@ from smsstatus._unavailable import RETRY_AFTER, log_unavailable
 from smsstatus.sql import Change
 
 from . import conf
-from .ledger import TABLE, discard_failed, table_connection
+from .ledger import TABLE, announce, discard_failed, table_connection
 from .models import Delivery
 from .signals import status_changed
 
 __all__ = ["health", "statuses"]
-
-logger = logging.getLogger("smsstatus")
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 
@@ -109,10 +105,7 @@ def statuses(request: HttpRequest, token: str) -> HttpResponse:
         discard_failed(alias)
         log_unavailable(exc)
         return _unavailable()
-    for change in changes or ():
-        # Runs at once when the delivery was committed on its own (autocommit);
-        # after the caller's commit when the view is called inside a transaction.
-        transaction.on_commit(partial(_announce, change), using=alias)
+    announce(alias, changes or ())
     return HttpResponse(ack.body, status=ack.status, content_type=ack.content_type)
 
 
@@ -158,16 +151,3 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
     else:
         stream = request.META.get("wsgi.input", request)
     return read_at_most(stream, limit)
-
-
-def _announce(change: Change) -> None:
-    for receiver, result in status_changed.send_robust(
-        sender=Delivery, report=change.report, previous=change.previous
-    ):
-        if isinstance(result, Exception):
-            logger.error(
-                "status_changed receiver %r failed for id_sms=%d",
-                receiver,
-                change.report.id_sms,
-                exc_info=result,
-            )

@@ -18,17 +18,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import router, transaction
+from django.db import router
 from django.utils import dateparse
 
 from smsstatus._duration import parse_duration
 from smsstatus._errors import SmsStatusError
 from smsstatus._model import StatusReport
 from smsstatus.django import conf
-from smsstatus.django.ledger import TABLE, table_connection
+from smsstatus.django.ledger import TABLE, announce, table_connection
 from smsstatus.django.models import Delivery
 from smsstatus.django.signals import status_changed
-from smsstatus.django.views import _announce
 from smsstatus.pull import DEFAULT_BASE_URL, Credentials, recover
 
 #: Ids asked about per request to the gateway (and per read of the pending ones).
@@ -55,8 +54,7 @@ def store_pulled(alias: str, reports: tuple[StatusReport, ...]) -> frozenset[int
         if not status_changed.has_listeners(Delivery):
             return TABLE.save(connection, reports, source="pull")
         update = TABLE.update(connection, reports, source="pull")
-    for change in update.changes:
-        transaction.on_commit(partial(_announce, change), using=alias)
+    announce(alias, update.changes)
     return update.taken
 
 
