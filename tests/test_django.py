@@ -568,34 +568,49 @@ def test_the_health_check_runs_before_the_delivery(
 
 
 def test_a_held_lock_is_waited_for_within_the_bound_of_the_delivery_only(
-    client: Client, alias: str
+    client: Client, alias: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if alias != "postgresql":
-        pytest.skip("SQLite's bound is its busy timeout (OPTIONS['timeout'])")
+    # The bound: SQLite's busy timeout (the database's OPTIONS), PostgreSQL's
+    # lock_timeout and statement_timeout (SMSSTATUS_DB_TIMEOUT).
+    import sqlite3
+
     import psycopg
 
-    params = connections[alias].settings_dict
-    with psycopg.connect(
-        host=params["HOST"],
-        port=params["PORT"],
-        user=params["USER"],
-        dbname=params["NAME"],
-    ) as locker:
+    connection = connections[alias]
+    params = connection.settings_dict
+    locker: Any
+    if alias == "default":
+        connection.close()
+        monkeypatch.setitem(params, "OPTIONS", {"timeout": 0.2})
+        locker = sqlite3.connect(params["NAME"], isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+    else:
+        locker = psycopg.connect(
+            host=params["HOST"],
+            port=params["PORT"],
+            user=params["USER"],
+            dbname=params["NAME"],
+        )
         locker.execute("LOCK TABLE smsstatus_delivery IN ACCESS EXCLUSIVE MODE")
+    try:
         started = time.monotonic()
         with override_settings(SMSSTATUS_DB_TIMEOUT=0.2):
             response = post(client, smsstatus.encode_xml([report(1, Status.SEND)]))
         waited = time.monotonic() - started
+    finally:
         locker.rollback()
+        locker.close()
     assert response.status_code == 503
     assert waited < 5
     assert acked(post(client, smsstatus.encode_xml([report(1, Status.SEND)]))) == (1,)
-    # SET LOCAL: the rest of the application's connection has no such bound.
-    with connections[alias].cursor() as cursor:
-        cursor.execute("SHOW lock_timeout")
-        assert cursor.fetchone() == ("0",)
-        cursor.execute("SHOW statement_timeout")
-        assert cursor.fetchone() == ("0",)
+    if alias == "postgresql":
+        # SET LOCAL: the rest of the application's connection has no such bound.
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone() == ("0",)
+            cursor.execute("SHOW statement_timeout")
+            assert cursor.fetchone() == ("0",)
+    connection.close()
 
 
 # --- the signal ----------------------------------------------------------------
