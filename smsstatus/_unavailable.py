@@ -23,8 +23,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "RETRY_AFTER",
     "bound_waits",
-    "is_postgresql",
     "log_unavailable",
+    "timeout_settings",
 ]
 
 logger = logging.getLogger("smsstatus")
@@ -54,11 +54,6 @@ def log_unavailable(
     )
 
 
-def is_postgresql(connection: object) -> bool:
-    """Whether `connection` is a psycopg (3) connection."""
-    return type(connection).__module__.split(".")[0] == "psycopg"
-
-
 def timeout_settings(seconds: float) -> tuple[str, tuple[str, str]]:
     """The statement that bounds this transaction's lock and statement waits to
     `seconds`, and its parameters (PostgreSQL)."""
@@ -76,7 +71,10 @@ def bound_waits(connection: Any, seconds: float | None) -> Iterator[None]:
     whose lock and statement waits are bounded to `seconds`; `StatusTable` joins
     it.  On SQLite, or with `seconds` None, nothing: SQLite's bound is the
     connection's busy timeout."""
-    if seconds is None or not is_postgresql(connection):
+    # psycopg's connection by its module, as StatusTable tells them apart: the
+    # driver is not imported here.
+    psycopg = type(connection).__module__.split(".")[0] == "psycopg"
+    if seconds is None or not psycopg:
         yield
         return
     with connection.transaction():

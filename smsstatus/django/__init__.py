@@ -14,14 +14,12 @@ then ``python3 manage.py migrate``, and give the gateway the URL
 
 Strategy: the app owns the ledger's tables (``smsstatus_delivery`` and its
 ``_event``, ``_webhook`` and ``_rejected`` tables), with the very layout that
-`smsstatus.sql.StatusTable` creates and writes; the migrations run its ``create``,
-the model `~smsstatus.django.models.Delivery` reads the latest statuses (and the
-admin shows them), and the view
-writes each delivery with one `StatusTable.receive` on Django's own connection, so
-the rule that a status never goes backwards is applied by the database, in the
-writing statement, however many processes receive at once.  The ledger's other
-tables have their models too (`~smsstatus.django.models.StatusEvent`,
-`~smsstatus.django.models.Webhook`, `~smsstatus.django.models.RejectedItem`).
+`smsstatus.sql.StatusTable` creates and writes: the migrations run its ``create``,
+the models (`~smsstatus.django.models.Delivery`, ``StatusEvent``, ``Webhook``,
+``RejectedItem``) read them and the admin shows them, and the view writes each
+delivery with one `StatusTable.receive` on Django's own connection, so the rule
+that a status never goes backwards is applied by the database, in the writing
+statement, however many processes receive at once.
 """
 
 from __future__ import annotations
