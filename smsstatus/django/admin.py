@@ -6,7 +6,7 @@ message's page shows its history as a timeline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from functools import reduce
 from operator import or_
@@ -290,7 +290,7 @@ class WebhookAdmin(ReadOnlyAdmin):
 
     received = _column("received_at", "received at", _when)
 
-    def get_search_fields(self, request: HttpRequest) -> Sequence[str]:
+    def get_search_fields(self, request: HttpRequest) -> tuple[()]:
         return ()  # a delivery has no id_sms; the filters find it
 
     @admin.display(description="body")
