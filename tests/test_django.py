@@ -1367,8 +1367,10 @@ def test_the_admin_shows_the_ledger_read_only(admin_client: Client, alias: str) 
     # The message's page: its history, in the gateway's order.
     detail = admin_client.get("/admin/smsstatus/delivery/10/change/").content.decode()
     timeline = detail[detail.index("<table><thead><tr><th>time") :]
-    assert [timeline.index(f"<td>{s}</td>") for s in ("send", "deliver", "read")] == (
-        sorted(timeline.index(f"<td>{s}</td>") for s in ("send", "deliver", "read"))
+    # (States by their labels, as everywhere in the admin.)
+    states = ("Sent", "Delivered", "Read")
+    assert [timeline.index(f"<td>{s}</td>") for s in states] == (
+        sorted(timeline.index(f"<td>{s}</td>") for s in states)
     )
     assert f"/admin/smsstatus/webhook/{refused.id - 1}/change/" in timeline
     assert str(StatusEvent.objects.get(state="read")) == "10: read"
@@ -1378,7 +1380,7 @@ def test_the_admin_shows_the_ledger_read_only(admin_client: Client, alias: str) 
         connections[alias].connection, [report(20, Status.EXPIRED)], source="pull"
     )
     page = admin_client.get("/admin/smsstatus/delivery/20/change/").content.decode()
-    assert "<td>expired</td>" in page
+    assert "<td>Expired</td>" in page
     assert "<td>pull</td><td></td></tr>" in page
     kept_none = Webhook.objects.filter(code=200).first()
     assert kept_none is not None
