@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 
 from smsstatus._model import _RANK
 
+from .dashboard import add_to
 from .models import FINAL_STATES, Delivery, RejectedItem, StatusEvent, Webhook
 
 # The states' labels (docs/wire-format.md), in the order a message moves.
@@ -92,6 +93,10 @@ class StateFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         state = self.value()
         return queryset.filter(state=state) if state in STATE_LABELS else queryset
+
+
+# The delivery dashboard at admin/smsstatus/dashboard/ (see dashboard.py).
+add_to(admin.site)
 
 
 class FinalFilter(admin.SimpleListFilter):

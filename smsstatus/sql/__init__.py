@@ -11,9 +11,11 @@ rejected item) and `connect_sqlite`.
 
 from ._records import Change, Event, Pruned, Rejected, Sent, Update, Webhook
 from ._sqlite import connect_sqlite
+from ._stats import Bucket
 from ._table import StatusTable
 
 __all__ = [
+    "Bucket",
     "Change",
     "Event",
     "Pruned",

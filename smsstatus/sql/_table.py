@@ -48,17 +48,18 @@ timeout, which `connect_sqlite` sets.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from smsstatus._ack import Ack
 from smsstatus._body import Body
 from smsstatus._model import Format, Limits, StatusReport
 
-from . import _ledger, _receive
+from . import _ledger, _receive, _stats
 from ._dialect import MAX_ID, Log, Names, dialect_of
 from ._records import Change, Event, Pruned, Rejected, Sent, Update, Webhook
 from ._rows import logger, report_of, rows_of
+from ._stats import Bucket
 from ._store import store
 
 __all__ = ["StatusTable"]
@@ -260,6 +261,33 @@ class StatusTable:
         of included): what recovery should ask the gateway about.  The oldest last
         change first, at most `limit` of them (None: all)."""
         return _ledger.pending(self._names, connection, older_than, limit)
+
+    def stats(
+        self,
+        connection: Any,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        bucket: timedelta = timedelta(hours=1),
+        tag: str | None = None,
+    ) -> list[Bucket]:
+        """One `Bucket` per slice of `bucket` from the slice holding `since` to the
+        one holding `until` (None: the database's clock now), empty slices included:
+        the messages first seen in each slice and how they are doing now.
+
+        `bucket` must divide a day into whole slices of at least a minute, and
+        `since` and `until` must be aware, else `ValueError`.  With `tag`, only the
+        messages registered with that tag count.  The figures equal a recount of the
+        rows, even while others write.
+        """
+        return _stats.stats(
+            connection,
+            self._names.latest,
+            since=since,
+            until=until,
+            bucket=bucket,
+            tag=tag,
+        )
 
     def history(self, connection: Any, id_sms: int) -> list[Event]:
         """The statuses message `id_sms` went through, each distinct report once:
