@@ -14,18 +14,22 @@ from datetime import timedelta
 __all__ = ["duration", "parse_duration"]
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_DURATION = re.compile(r"([0-9]{1,9})([smhd])").fullmatch
+# A bounded number of digits: int() of thousands is refused by Python itself.
+_DURATION = re.compile(r"([0-9]{1,30})([smhd])").fullmatch
 
 
 def parse_duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``2h`` or ``1d`` as a `~datetime.timedelta` (blanks around
+    """``90s``, ``10m``, ``24h`` or ``7d`` as a `~datetime.timedelta` (blanks around
     it ignored); anything else raises `ValueError` saying so."""
     found = _DURATION(text.strip()) if isinstance(text, str) else None
     if found is None:
         raise ValueError(
-            f"not a duration: {text!r} (a whole number and s, m, h or d: 30m, 2h, 1d)"
+            f"expected a duration such as 90s, 10m, 24h or 7d, got {text!r}"
         )
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    try:
+        return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    except OverflowError:
+        raise ValueError(f"duration too long: {text!r}") from None
 
 
 def duration(text: str) -> timedelta:
