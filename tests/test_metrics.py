@@ -10,7 +10,7 @@ import textwrap
 import threading
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +264,23 @@ def test_status_lag_in_a_zone_with_summer_time_is_exact() -> None:
     lags = metrics._lags(arrived, reports)
     assert lags == pytest.approx([arrived - t.timestamp() for t in times], abs=1e-6)
     assert lags[:2] == pytest.approx([1830, 1770], abs=1e-6)
+
+
+class _Floating(tzinfo):
+    """A zone that knows no offset: its times are naive to Python."""
+
+    def utcoffset(self, moment: datetime | None) -> None:
+        return None
+
+    def dst(self, moment: datetime | None) -> None:
+        return None
+
+
+def test_no_lag_for_times_without_an_offset() -> None:
+    at = datetime(2026, 3, 29, 1, 0, tzinfo=_Floating())
+    reports = [StatusReport(1, at, smsstatus.Status.DELIVER)]
+    assert metrics._lags(at.replace(tzinfo=timezone.utc).timestamp(), reports) == []
+    assert metrics._lags(0.0, [StatusReport(1, None, smsstatus.Status.SEND)]) == []
 
 
 def test_histograms_filled_in_bulk_equal_observed_one_by_one() -> None:
