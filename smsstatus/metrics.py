@@ -39,11 +39,11 @@ _SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 _REPORTS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000)
 # A status usually comes back within seconds to minutes; an expiry after a day or
 # more; a status recovered by polling may be weeks late.
-_NO_TIME = timedelta(0)
-_seconds = timedelta.total_seconds
 _MINUTE, _HOUR, _DAY = 60, 3600, 86_400
 _LAG = (1, 5, 15, 30, _MINUTE, 2 * _MINUTE, 5 * _MINUTE, 10 * _MINUTE, 30 * _MINUTE,
         _HOUR, 3 * _HOUR, 6 * _HOUR, _DAY, 2 * _DAY, 7 * _DAY)  # fmt: skip
+_NO_TIME = timedelta(0)
+_seconds = timedelta.total_seconds
 
 
 class _Metrics:
