@@ -193,13 +193,11 @@ class _Buckets:
             return
         values.sort()
         start = 0
-        for index, bound in enumerate(self._bounds):
+        for bucket, bound in zip(self._buckets, self._bounds, strict=True):
             end = bisect_right(values, bound, start)
             if end > start:
-                self._buckets[index].inc(end - start)
+                bucket.inc(end - start)
                 start = end
-                if start == len(values):
-                    break
         self._sum.inc(sum(values[bisect_left(values, 0.0) :]))
 
 

@@ -333,6 +333,27 @@ def test_another_prometheus_client_layout_falls_back_to_public_methods() -> None
     assert counter.calls == [("inc", 3)]
 
 
+def test_a_document_of_bad_items_only_counts_them_rejected() -> None:
+    metrics.enable()
+    before = snapshot()
+    smsstatus.receive_batch(
+        b'[{"id_sms": "1", "time": "", "state": "lost"}]', lambda reports: None
+    )
+    changed = delta(before)
+    assert changed["smsstatus_documents_total", (("code", "200"), ("format", "json"))]
+    reports = {k: v for k, v in changed.items() if k[0] == "smsstatus_reports_total"}
+    assert reports == {
+        (
+            "smsstatus_reports_total",
+            (("format", "json"), ("outcome", "rejected"), ("state", "")),
+        ): 1
+    }
+    assert changed["smsstatus_document_reports_bucket", (("le", "1.0"),)] == 1
+    assert changed["smsstatus_document_reports_count", ()] == 1
+    assert ("smsstatus_document_reports_sum", ()) not in changed  # 0 reports
+    assert ("smsstatus_status_lag_seconds_count", ()) not in changed
+
+
 def test_a_document_never_decoded_is_counted_without_reports() -> None:
     metrics.enable()
     before = snapshot()

@@ -224,6 +224,10 @@ def test_an_adapter_answering_unread_hands_over_the_size_it_was_told(
         None,
         None,
     )
+    watching = watch()
+    assert watching is not None
+    watching.done(body=None, format=None, code=413)  # nor told its size
+    assert seen[1].size == 0
     SINKS.clear()
     unread(code=413, size=1)  # nothing watching: nothing to do
-    assert len(seen) == 1
+    assert len(seen) == 2
