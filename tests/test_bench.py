@@ -179,29 +179,23 @@ def test_every_target_gets_a_verdict(report: str) -> None:
     assert verdicts[13] in {"PASS", "FAIL"}
     observed = [line.split(":", 1)[0].split(" ", 1) for line in lines[14:]]
     assert [name for _, name in observed] == OBSERVABILITY_VERDICTS
-    judged = {"PASS", "FAIL"} if LEDGER else {"PASS", "FAIL", "SKIP"}
-    assert {verdict for verdict, _ in observed} <= judged
-    for verdict, name in observed:
-        assert (verdict == "SKIP") == name.endswith("StatusTable.receive"), name
+    assert {verdict for verdict, _ in observed} <= {"PASS", "FAIL"}
 
 
-LEDGER = hasattr(StatusTable, "receive")
-# What the observability targets judge: metrics on each receive_batch row; on
-# StatusTable.receive each sink on each format, or each sink once (skipped) while
-# there is no ledger.
-OBSERVABILITY_VERDICTS = [
-    f"metrics on receive_batch {row}" for row in ("XML", "JSON", "JSON, tz")
-] + (
-    [
-        f"{sink} on StatusTable.receive {fmt}"
-        for sink in ("metrics", "log line", "tracing")
-        for fmt in ("XML", "JSON")
-    ]
-    if LEDGER
-    else [
-        f"{sink} on StatusTable.receive" for sink in ("metrics", "log line", "tracing")
-    ]
+# The rows that store into SQLite: the ledger's receive, or before it (0.2) the
+# adapters' receive_batch with StatusTable.save.
+STORED = (
+    "StatusTable.receive"
+    if hasattr(StatusTable, "receive")
+    else "receive_batch + StatusTable.save"
 )
+BARE = ["receive_batch XML", "receive_batch JSON", "receive_batch JSON, tz"]
+# Metrics on every row; the log line and tracing on the stored ones.
+OBSERVABILITY_VERDICTS = [f"metrics on {row}" for row in BARE] + [
+    f"{sink} on {STORED} {fmt}"
+    for sink in ("metrics", "log line", "tracing")
+    for fmt in ("XML", "JSON")
+]
 
 
 def test_observability_table_has_each_sink_on_each_workload(report: str) -> None:
@@ -209,10 +203,7 @@ def test_observability_table_has_each_sink_on_each_workload(report: str) -> None
         report, "Observability, µs per 100-status document (ratio to all off)"
     )
     assert header == ["workload", "off", "metrics", "tracing", "log line"]
-    expected = ["receive_batch XML", "receive_batch JSON", "receive_batch JSON, tz"]
-    if LEDGER:
-        expected += ["StatusTable.receive XML", "StatusTable.receive JSON"]
-    assert [row[0] for row in rows] == expected
+    assert [row[0] for row in rows] == [*BARE, f"{STORED} XML", f"{STORED} JSON"]
     for row in rows:
         assert NUMBER.fullmatch(row[1]), row
         for cell in row[2:]:
