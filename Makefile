@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.10+ and make:
 #   make demo   decode the bundled example payloads with the smsstatus command
-#   make test   lint, type-check, run the whole test suite with coverage, build the docs
+#   make test   lint, type-check, check the layers, run the tests with coverage, build the docs
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -28,6 +28,7 @@ test: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict smsstatus
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest --cov --cov-report=term
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 

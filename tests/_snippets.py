@@ -21,5 +21,10 @@ def python_blocks(page: str, containing: str = "") -> list[str]:
 def section_blocks(page: str, heading: str) -> list[str]:
     """The ```python blocks of `page`'s section under the line `heading`."""
     text = (ROOT / page).read_text(encoding="utf-8")
-    section = re.split(r"\n#{1,2} ", text.split(f"\n{heading}\n", 1)[1])[0]
-    return re.findall(r"```python\n(.*?)```", section, re.S)
+    lines, fenced = [], False
+    for line in text.split(f"\n{heading}\n", 1)[1].splitlines():
+        if not fenced and re.match(r"#{1,2} ", line):
+            break  # the next heading (a "# comment" in a code block is none)
+        fenced ^= line.startswith("```")
+        lines.append(line)
+    return re.findall(r"```python\n(.*?)```", "\n".join(lines) + "\n", re.S)

@@ -119,6 +119,32 @@ def test_no_credentials_exit_2(
 
 
 @pytest.mark.parametrize(
+    ("environment", "first_words"),
+    [
+        ({}, "no credentials: set SMSSTATUS_API_TOKEN, or SMSSTATUS_API_LOGIN and"),
+        ({"LOGIN": "shop"}, "SMSSTATUS_API_LOGIN alone is not enough: set"),
+        ({"PASSWORD": "pw"}, "SMSSTATUS_API_PASSWORD alone is not enough: set"),
+        ({"TOKEN": "a\x01b"}, "token holds a character a request cannot carry"),
+    ],
+)
+def test_missing_credentials_say_what_to_set(
+    gateway: FakeGateway,
+    capsys: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    first_words: str,
+) -> None:
+    for name in ("TOKEN", "LOGIN", "PASSWORD"):
+        monkeypatch.delenv(f"SMSSTATUS_API_{name}", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(f"SMSSTATUS_API_{name}", value)
+    status, out, err = run(capsys, "--base-url", gateway.url, "11")
+    assert (status, out) == (2, "")
+    assert first_words in err
+    assert gateway.pulled == ()
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--detail", "11"], "needs the JSON format"),

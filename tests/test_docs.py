@@ -8,7 +8,9 @@ the pages show.
   needs a server), are not run, but every ``smsstatus`` command shown, in a pipe or
   not, must be one the command line accepts;
 - ``python`` blocks must at least compile;
-- the plain WSGI example (docs/examples/wsgi_statuses.py) is delivered to.
+- the plain WSGI example (docs/examples/wsgi_statuses.py) is delivered to;
+- install lines install from the clone, with extras that exist, and the documented
+  adapter set-ups fail with the adapter's own message when the token is not set.
 
 Sphinx itself (``make test``) checks that every ``literalinclude`` finds its file.
 """
@@ -20,6 +22,7 @@ import importlib.util
 import io
 import re
 import shlex
+import sys
 from pathlib import Path
 from typing import NamedTuple
 from wsgiref.util import setup_testing_defaults
@@ -30,6 +33,11 @@ import smsstatus
 from smsstatus import Status, StatusReport
 from smsstatus.cli import _parser, main
 from smsstatus.testing import Gateway, sample_reports
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # coverage[toml] brings tomli on 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
@@ -238,3 +246,60 @@ def test_the_wsgi_example_refuses_what_it_must() -> None:
     assert store.reports == {}
     status, answer = call(app, "POST", "/statuses/t0ken", good)
     assert (status, smsstatus.decode_ack(answer, "xml")) == (200, (1,))
+
+
+# --- installing, and a set-up run before the token is exported --------------------
+
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md")), *ROOT.glob("examples/*/*.md")]
+EXTRAS = set(
+    tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+)
+
+
+def test_install_lines_install_from_the_clone_until_smsstatus_is_published() -> None:
+    from_pypi = [
+        (path.name, text[max(0, found.start() - 60) : found.end()])
+        for path in PAGES
+        for text in [path.read_text(encoding="utf-8")]
+        for found in re.finditer(r"pip install '?smsstatus\[", text)
+    ]
+    assert len(from_pypi) >= 2  # the parser still finds them
+    assert [hit for hit in from_pypi if "published" not in hit[1]] == []
+
+
+def test_install_lines_name_extras_that_exist() -> None:
+    named = {
+        (path.name, extra)
+        for path in PAGES
+        for found in re.finditer(
+            r"(?:\.|smsstatus)\[([a-z,]+)\]'", path.read_text(encoding="utf-8")
+        )
+        for extra in found.group(1).split(",")
+    }
+    assert {extra for _, extra in named} >= {"django", "flask", "fastapi", "server"}
+    assert [(page, extra) for page, extra in named if extra not in EXTRAS] == []
+
+
+@pytest.mark.parametrize(
+    ("page", "adapter"),
+    [
+        ("README.md", "smsstatus.flask.blueprint"),
+        ("docs/flask.md", "smsstatus.flask.blueprint"),
+        ("README.md", "smsstatus.fastapi.router"),
+        ("docs/fastapi.md", "smsstatus.fastapi.router"),
+    ],
+)
+def test_a_set_up_without_the_token_says_what_to_set(
+    page: str, adapter: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (snippet,) = [
+        block.text
+        for block in of("python")
+        if block.page == Path(page).name and adapter in block.text
+    ]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SMSSTATUS_TOKEN", raising=False)
+    with pytest.raises(ValueError, match=r"^SMSSTATUS_TOKEN is missing: set it"):
+        exec(compile(snippet, page, "exec"), {"__name__": "documented_app"})

@@ -316,5 +316,5 @@ def test_a_new_project_set_up_as_documented_receives(tmp_path: Path) -> None:
     assert delivery.acknowledged == {r.id_sms for r in reports}
     with closing(connect_sqlite(tmp_path / "db.sqlite3")) as db:
         rows = StatusTable().load(db, [r.id_sms for r in reports])
-    # startproject's TIME_ZONE is UTC, the default zone of the gateway's times.
-    assert rows == {r.id_sms: in_zone(r, ZoneInfo("UTC")) for r in reports}
+    # The documented settings name the gateway's zone (startproject's is UTC).
+    assert rows == {r.id_sms: in_zone(r, MOSCOW) for r in reports}

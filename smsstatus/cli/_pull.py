@@ -31,17 +31,21 @@ def _pull_command(args: argparse.Namespace, out: TextIO) -> int:
         return os.environ.get(f"SMSSTATUS_API_{name}") or None
 
     token = variable("TOKEN")
-    try:
-        credentials = Credentials(
-            login=None if token else variable("LOGIN"),
-            password=None if token else variable("PASSWORD"),
-            token=token,
-        )
-    except ValueError as exc:
+    login, password = (
+        (None, None) if token else (variable("LOGIN"), variable("PASSWORD"))
+    )
+    if not token and not (login and password):
+        half = "SMSSTATUS_API_LOGIN" if login else "SMSSTATUS_API_PASSWORD"
         raise _Refused(
-            f"{exc}; set SMSSTATUS_API_TOKEN, or SMSSTATUS_API_LOGIN and "
-            "SMSSTATUS_API_PASSWORD"
-        ) from None
+            (f"{half} alone is not enough" if login or password else "no credentials")
+            + ": set SMSSTATUS_API_TOKEN, or SMSSTATUS_API_LOGIN and"
+            " SMSSTATUS_API_PASSWORD, in the environment (the gateway's API token, or"
+            " your account's login and password; never on the command line)"
+        )
+    try:
+        credentials = Credentials(login=login, password=password, token=token)
+    except ValueError as exc:  # e.g. a control character pasted into a secret
+        raise _Refused(f"{exc}: check the SMSSTATUS_API_ variables") from None
     try:
         answer = fetch_states(
             args.ids,

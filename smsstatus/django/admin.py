@@ -1,14 +1,91 @@
-"""Both models in the admin, read-only: statuses come from the gateway only."""
+"""Both models in the admin, read-only: statuses come from the gateway only.
+
+The lists show states by their labels, times to the second with their zone (in the
+project's current zone), and find a message by the first digits of its id."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from .models import FINAL_STATES, Delivery, RejectedItem
+
+# The states' labels (docs/wire-format.md), in the order a message moves.
+STATE_LABELS = {
+    "send": "Sent",
+    "partly_deliver": "Sent, no report",
+    "deliver": "Delivered",
+    "read": "Read",
+    "not_deliver": "Not delivered",
+    "expired": "Expired",
+}
+_MAX_ID = 2**63 - 1
+
+
+def _label(state: str | None) -> str | None:
+    return None if state is None else STATE_LABELS.get(state, state)
+
+
+def _when(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if timezone.is_naive(value):  # USE_TZ = False
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _column(
+    field: str, description: str, show: Callable[[Any], str | None]
+) -> Callable[[admin.ModelAdmin[Any], Any], str]:
+    """A column (of the list and of the page) showing `field` through `show`, sorted
+    by the field."""
+
+    @admin.display(description=description, ordering=field)
+    def column(model_admin: admin.ModelAdmin[Any], row: Any) -> str:
+        shown = show(getattr(row, field))
+        return model_admin.get_empty_value_display() if shown is None else shown
+
+    return column
+
+
+def _id_prefix(term: str) -> Q | None:
+    """The ids whose decimal digits start with `term`, as index-friendly ranges (one
+    per length: 51 is 51, 510-519, 5100-5199...); None when no id can match."""
+    # 19 digits at most: int() of thousands would raise, and no id is that long.
+    if not (term.isascii() and term.isdecimal()) or len(term) > 19:
+        return None
+    if int(term) > _MAX_ID:
+        return None
+    if term.startswith("0"):
+        return Q(id_sms=0) if term == "0" else None
+    low, high = int(term), int(term)
+    ranges = []
+    while low <= _MAX_ID:
+        ranges.append(Q(id_sms__range=(low, min(high, _MAX_ID))))
+        low, high = low * 10, high * 10 + 9
+    return reduce(or_, ranges)
+
+
+class StateFilter(admin.SimpleListFilter):
+    """By state, named by its label (the parameter Django's own filter would use)."""
+
+    title = "state"
+    parameter_name = "state__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(STATE_LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        state = self.value()
+        return queryset.filter(state=state) if state in STATE_LABELS else queryset
 
 
 class FinalFilter(admin.SimpleListFilter):
@@ -33,7 +110,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Viewing only: no add, change or delete (and so no delete action)."""
 
     search_fields = ("=id_sms",)
-    search_help_text = "An id_sms"
+    search_help_text = "An id_sms, or its first digits"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -51,20 +128,35 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         term = search_term.strip()
         if not term:
             return queryset, False
-        if not term.isdecimal() or int(term) >= 2**63:
-            return queryset.none(), False
-        return queryset.filter(id_sms=int(term)), False
+        ids = _id_prefix(term)
+        return (queryset.none() if ids is None else queryset.filter(ids)), False
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
     """The latest status of each message."""
 
-    list_display = ("id_sms", "state", "final", "sms", "viber", "time", "changed_at")
-    list_filter = ("state", FinalFilter)
+    list_display = ("id_sms", "state_", "final", "sms_", "viber_", "time_", "changed")
+    list_filter = (StateFilter, FinalFilter)
     date_hierarchy = "changed_at"
 
-    @admin.display(boolean=True, ordering="state")
+    state_ = _column("state", "state", _label)
+    sms_ = _column("sms", "sms", _label)
+    viber_ = _column("viber", "viber", _label)
+    time_ = _column("time", "time", _when)
+    changed = _column("changed_at", "changed at", _when)
+    # The page of one message shows the same columns.
+    fields = readonly_fields = (
+        "id_sms",
+        "state_",
+        "sms_",
+        "viber_",
+        "time_",
+        "time_offset",
+        "changed",
+    )
+
+    @admin.display(boolean=True, ordering="state", description="final")
     def final(self, delivery: Delivery) -> bool:
         return delivery.is_final
 
@@ -73,5 +165,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
 class RejectedItemAdmin(ReadOnlyAdmin):
     """The items that were not valid statuses, as the gateway sent them."""
 
-    list_display = ("received_at", "id_sms", "reason")
+    list_display = ("received", "id_sms_", "reason")
     date_hierarchy = "received_at"
+
+    received = _column("received_at", "received at", _when)
+    # The header Delivery's list shows (this field's verbose name is "id sms").
+    id_sms_ = _column(
+        "id_sms", "id_sms", lambda value: None if value is None else str(value)
+    )
+    fields = readonly_fields = ("received", "id_sms_", "reason", "raw")

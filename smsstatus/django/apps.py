@@ -1,9 +1,18 @@
-"""The app's configuration: label ``smsstatus``, system checks registered and the
-observability settings applied when Django is ready."""
+"""The app's configuration: label ``smsstatus``; when Django is ready, the system
+checks registered, the token kept out of Django's own request logs, and metrics,
+tracing and the log line turned on as the settings say."""
 
 from __future__ import annotations
 
+import logging
+
 from django.apps import AppConfig
+
+from smsstatus import RedactToken
+
+# Django's loggers that name a request's path, and so the token: "Bad Request:
+# /sms/statuses/<token>" (django.request) and runserver's access log (django.server).
+_REQUEST_LOGGERS = ("django.request", "django.server")
 
 
 class SmsStatusConfig(AppConfig):
@@ -20,4 +29,8 @@ class SmsStatusConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the checks)
         from .observe import enable_from_settings
 
+        # On the loggers themselves, so every handler (Django's, the project's,
+        # a test's) gets the redacted record, with or without the LOGGING recipe.
+        for name in _REQUEST_LOGGERS:
+            logging.getLogger(name).addFilter(RedactToken())
         enable_from_settings()

@@ -1,6 +1,7 @@
 """System checks: ``manage.py check``, ``migrate`` and ``runserver`` refuse to start
 with a missing or guessable token or an unknown time zone, instead of the view
-answering 404 to every delivery."""
+answering 404 to every delivery, and warn when the gateway's zone is left to a
+default that is probably not the gateway's."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from smsstatus._token import check_token
 
 from . import conf
 
+# The names of UTC itself: as the gateway's zone, a default nobody chose.
+_UTC = frozenset(
+    {"UTC", "Etc/UTC", "UCT", "Etc/UCT", "GMT", "Etc/GMT", "Universal", "Zulu"}
+)
+
 
 @checks.register(checks.Tags.security)
 def check_token_setting(
@@ -22,7 +28,14 @@ def check_token_setting(
     try:
         check_token(getattr(settings, "SMSSTATUS_TOKEN", None))
     except ValueError as exc:
-        return [checks.Error(str(exc), id="smsstatus.E001")]
+        return [
+            checks.Error(
+                str(exc),
+                hint="the documented settings.py line reads it from the environment:"
+                " export SMSSTATUS_TOKEN before running manage.py or the server",
+                id="smsstatus.E001",
+            )
+        ]
     return []
 
 
@@ -31,8 +44,24 @@ def check_timezone_setting(
     app_configs: Any = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
     """``smsstatus.E002``: ``SMSSTATUS_TIMEZONE`` is not a zone Python knows;
-    ``smsstatus.W001``: ``USE_TZ`` is off, so times read back naive."""
+    ``smsstatus.W001``: ``USE_TZ`` is off, so times read back naive;
+    ``smsstatus.W002``: ``SMSSTATUS_TIMEZONE`` is left to a ``TIME_ZONE`` that is
+    UTC (``startproject``'s) or Django's own default, not one the project chose for
+    the gateway."""
     found: list[checks.CheckMessage] = []
+    if not getattr(settings, "SMSSTATUS_TIMEZONE", None) and (
+        settings.TIME_ZONE in _UTC or not settings.is_overridden("TIME_ZONE")
+    ):
+        found.append(
+            checks.Warning(
+                "SMSSTATUS_TIMEZONE is not set, so the gateway's times are read in"
+                f" TIME_ZONE {settings.TIME_ZONE!r}, probably not the zone they are"
+                " written in",
+                hint="set SMSSTATUS_TIMEZONE to the zone of your account's times (ask"
+                " the gateway's manager), e.g. 'Europe/Moscow'; 'UTC' if it is UTC",
+                id="smsstatus.W002",
+            )
+        )
     try:
         conf.gateway_timezone()
     except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
