@@ -15,6 +15,7 @@ so it must be cheap.  ``smsstatus.metrics``, ``smsstatus.tracing`` and
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 
@@ -23,7 +24,7 @@ import attrs
 from ._body import Body
 from ._model import Batch, Format
 
-__all__ = ["SINKS", "Document", "Watch", "unread", "watch"]
+__all__ = ["SINKS", "Document", "Watch", "add_sink", "remove_sink", "unread", "watch"]
 
 
 @attrs.frozen
@@ -48,6 +49,11 @@ class Document:
     taken: tuple[int, ...]
     arrived: float
     seconds: float
+
+    @property
+    def format_name(self) -> str:
+        """`format` as the sinks name it: ``xml``, ``json`` or ``unknown``."""
+        return "unknown" if self.format is None else self.format.value
 
     @property
     def reports(self) -> int:
@@ -82,8 +88,23 @@ def _size(body: Body | None) -> int:
     return len(_as_bytes(body))
 
 
-#: The registered sinks, in registration order.  Append a callable to add one.
+#: The registered sinks, in registration order (`add_sink`, `remove_sink`).
 SINKS: list[Callable[[Document], object]] = []
+_SINKS_LOCK = threading.Lock()
+
+
+def add_sink(sink: Callable[[Document], object]) -> None:
+    """Register `sink`, once: registering it again does nothing."""
+    with _SINKS_LOCK:
+        if sink not in SINKS:
+            SINKS.append(sink)
+
+
+def remove_sink(sink: Callable[[Document], object]) -> None:
+    """Unregister `sink`, if it is registered."""
+    with _SINKS_LOCK:
+        if sink in SINKS:
+            SINKS.remove(sink)
 
 
 @attrs.define

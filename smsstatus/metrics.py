@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ._model import StatusReport
-from ._observe import SINKS, Document
+from ._observe import Document, add_sink, remove_sink
 
 try:
     from prometheus_client import Counter, Histogram
@@ -89,7 +89,7 @@ class _Metrics:
         )
 
     def __call__(self, document: Document) -> None:
-        format = "unknown" if document.format is None else document.format.value
+        format = document.format_name
         self.documents.add((format, str(document.code)), 1)
         self.seconds.observe(document.seconds)
         batch = document.batch
@@ -212,15 +212,13 @@ def enable() -> None:
     ``smsstatus_receive_seconds``, ``smsstatus_document_reports`` and
     ``smsstatus_status_lag_seconds``.  Calling it again does nothing."""
     global _METRICS
-    with _LOCK:
+    with _LOCK:  # registered once, whoever calls first
         if _METRICS is None:
             _METRICS = _Metrics()
-        if _METRICS not in SINKS:
-            SINKS.append(_METRICS)
+    add_sink(_METRICS)
 
 
 def disable() -> None:
     """Stop counting (the metrics stay registered, with their values)."""
-    with _LOCK:
-        if _METRICS in SINKS:
-            SINKS.remove(_METRICS)
+    if _METRICS is not None:
+        remove_sink(_METRICS)

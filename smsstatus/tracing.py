@@ -16,10 +16,9 @@ and go nowhere.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
-from ._observe import SINKS, Document
+from ._observe import Document, add_sink, remove_sink
 from ._version import __version__
 
 try:
@@ -41,8 +40,8 @@ SPAN_NAME = "smsstatus.receive"
 class _Spans:
     """The sink: one finished span per document."""
 
-    def __init__(self, tracer: trace.Tracer) -> None:
-        self.tracer = tracer
+    def __init__(self) -> None:
+        self.tracer: trace.Tracer = trace.NoOpTracer()
 
     def __call__(self, document: Document) -> None:
         code = document.code
@@ -51,9 +50,7 @@ class _Spans:
             "messaging.operation.type": "process",
             "messaging.operation.name": "receive",
             "messaging.batch.message_count": document.reports,
-            "smsstatus.format": (
-                "unknown" if document.format is None else document.format.value
-            ),
+            "smsstatus.format": document.format_name,
             "smsstatus.taken": len(document.taken),
             "smsstatus.rejected": document.rejected,
             "http.response.status_code": code,
@@ -75,26 +72,19 @@ class _Spans:
         span.end(end_time=start + round(document.seconds * 1e9))
 
 
-_SPANS: _Spans | None = None
-_LOCK = threading.Lock()
+_SPANS = _Spans()
 
 
 def enable(*, tracer_provider: TracerProvider | None = None) -> None:
     """Record a span ``smsstatus.receive`` for every status document answered from
     now on, with the tracer provider set globally (`trace.set_tracer_provider`) or
     the one given.  Calling it again does nothing more than choose the provider."""
-    global _SPANS
-    tracer = trace.get_tracer("smsstatus", __version__, tracer_provider=tracer_provider)
-    with _LOCK:
-        if _SPANS is None:
-            _SPANS = _Spans(tracer)
-        _SPANS.tracer = tracer
-        if _SPANS not in SINKS:
-            SINKS.append(_SPANS)
+    _SPANS.tracer = trace.get_tracer(
+        "smsstatus", __version__, tracer_provider=tracer_provider
+    )
+    add_sink(_SPANS)
 
 
 def disable() -> None:
     """Stop recording spans."""
-    with _LOCK:
-        if _SPANS in SINKS:
-            SINKS.remove(_SPANS)
+    remove_sink(_SPANS)

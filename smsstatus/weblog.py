@@ -13,9 +13,8 @@ next to nothing.
 from __future__ import annotations
 
 import logging
-import threading
 
-from ._observe import SINKS, Document
+from ._observe import Document, add_sink, remove_sink
 
 __all__ = ["LOGGER", "disable", "enable"]
 
@@ -27,7 +26,7 @@ def _log(document: Document) -> None:
     if not LOGGER.isEnabledFor(logging.INFO):
         return
     fields = {
-        "format": "unknown" if document.format is None else document.format.value,
+        "format": document.format_name,
         "size": document.size,
         "reports": document.reports,
         "taken": len(document.taken),
@@ -40,20 +39,13 @@ def _log(document: Document) -> None:
     LOGGER.info("%s", line, extra={"smsstatus": fields})
 
 
-_LOCK = threading.Lock()
-
-
 def enable() -> None:
     """Log one INFO line per status document answered from now on (logger
     ``smsstatus.webhook``; configure its handlers and level as for any logger).
     Calling it again does nothing."""
-    with _LOCK:
-        if _log not in SINKS:
-            SINKS.append(_log)
+    add_sink(_log)
 
 
 def disable() -> None:
     """Stop logging the line."""
-    with _LOCK:
-        if _log in SINKS:
-            SINKS.remove(_log)
+    remove_sink(_log)
