@@ -25,6 +25,10 @@ The shapes (points 5, 6 and 8 of issue 11):
   is split by millions of child elements (`decode_ack`).
 - JSON: ``[{},{},…]`` and ``[[],[],…]``; one item holding millions of values; two
   million opening brackets; integers over Python's 4300-digit limit as ids.
+
+And of issue 23: an array of millions of numbers (point 1), and a pull request's
+answer whose items hold a dozen numbers each, read as `Decimal` (point 10a,
+`decode_state_answer`, under the default item limit).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from datetime import datetime, timedelta
 
 import smsstatus
 from smsstatus import Limits, Status, StatusReport
+from smsstatus.pull import decode_state_answer
 
 MiB = 1 << 20
 
@@ -84,6 +89,9 @@ def cases(size: int) -> list[tuple[str, str, bytes, Callable[[bytes], object]]]:
     def ack(body: bytes) -> object:
         return smsstatus.decode_ack(body, "xml")
 
+    def answer(body: bytes) -> object:
+        return decode_state_answer(body, limits=room).batch
+
     xml_head, xml_tail = b"<response>", b"</response>"
     # Cyrillic in every item, so the whole body goes through recoding.
     cp1251 = (
@@ -95,6 +103,8 @@ def cases(size: int) -> list[tuple[str, str, bytes, Callable[[bytes], object]]]:
     )
     expat_form = gateway(smsstatus.encode_xml, size).replace(b'"', b"'")
     json_item = b'{"id_sms": 1, "time": "", "state": "send", "x": ['
+    numbers = b", ".join(b'"n%d": 1.5' % n for n in range(12))
+    answer_item = b'{"id_sms": 1, "time": "", "state": "send", ' + numbers + b"}"
     return [
         ("xml", "gateway's own form", gateway(smsstatus.encode_xml, size), reference),
         ("xml", "gateway's form, single quotes", expat_form, reference),
@@ -127,6 +137,13 @@ def cases(size: int) -> list[tuple[str, str, bytes, Callable[[bytes], object]]]:
             hostile,
         ),
         ("json", "two million '['", b"[" * min(size, 2_000_000), hostile),
+        ("json", "[1.5,1.5,...]", grow(b"1.5", b"[", b"]", size, b","), hostile),
+        (
+            "json",
+            "answer: 12 numbers an item",
+            grow(answer_item, b"[", b"]", size, b","),
+            answer,
+        ),
         (
             "json",
             "ids over 4300 digits",

@@ -15,11 +15,18 @@ Strategy.  json's C scanner does the parsing; what it is given is bounded first.
    builds anything, and `json.loads` then reads it whole, the fastest way (keys are
    shared between items); each object becomes a report or an error, and is dropped
    from the list as soon as it is read, so the peak is the document, not both.
+   Any other array has its items counted by the same look too (every item counts,
+   whatever its type), so `check_shape` refuses a document over `max_reports` for
+   every reader that uses it: this one, `load_json`'s and `json_items`' callers.
 3. Any other shape, and a document holding an integer longer than `int()` converts
    (Python's 4300-digit limit), is read one item at a time, as json's own array
    reader would: reading stops at the first item over `max_reports`, and an item
    whose integer is too long is read again with such integers kept as `BigInt`
    marks, an error where it is the id, ignored under an unknown key.
+
+json also reads ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON (RFC
+8259): every reading here refuses a document holding one anywhere (`DecodeError`),
+as msgspec does.
 
 A bad item's `raw` is the item as json writes it (ASCII escapes, so it can be stored
 whatever it holds), or, for an item holding an over-long integer, its text as sent.
@@ -52,6 +59,13 @@ from ._item import (
     ItemReader,
     check_tz,
 )
+from ._json_bounds import (
+    MAX_DEPTH,
+    MAX_ITEM_VALUES,
+    TOO_MANY_MEMBERS,
+    VALUES_PER_ITEM,
+    max_values,
+)
 from ._model import (
     Batch,
     Format,
@@ -70,16 +84,12 @@ __all__ = [
     "check_shape",
     "decode_json",
     "encode_json",
+    "json_items",
     "load_json",
     "read_json",
     "read_json_pure",
 ]
 
-MAX_DEPTH = 64
-# Values (array elements, object members) in one item, and per permitted item in all:
-# the gateway's item holds six; these bound what json builds for any body.
-MAX_ITEM_VALUES = 256
-VALUES_PER_ITEM = 16
 # A body this short is counted before its shape is looked at: it may need no look;
 # one shorter than `_TINY` cannot hold MAX_DEPTH + 1 nested pairs (and if it is
 # malformed, json stops within as many levels as it has bytes).
@@ -89,18 +99,13 @@ _TINY = 2 * MAX_DEPTH + 2
 # peak is the body and the reports, not the body and all of its objects.
 _PIECE = 1 << 18
 
-# json's own scanner, and one that keeps integers too long to convert as their text.
 Scanner = Callable[[str, int], tuple[Any, int]]
-_scan: Scanner = make_scanner(cast(Any, json.JSONDecoder()))
-_scan_big: Scanner = make_scanner(
-    cast(Any, json.JSONDecoder(parse_int=lambda text: _int_or_big(text)))
-)
 _BLANKS = re.compile(r"[ \t\n\r]*")
 # Everything but the bytes that make structure: brackets, commas and quotes.
 _NOT_SHAPE = bytes(sorted(set(range(256)) - set(b'[]{},"')))
 _STRINGS = re.compile(rb'"[^"]*"').sub
+_OBJECTS = re.compile(rb"{[^}]*}").sub  # in a shape with no object inside another
 _OPENERS = (ord("["), ord("{"))
-_TOO_MANY_MEMBERS = b"{" + b"," * MAX_ITEM_VALUES  # in an object of scalars only
 _COMMA = ord(",")
 # Marks, in `_read_items`' cache of times, a string not seen yet.
 _UNSEEN: Any = object()
@@ -110,11 +115,46 @@ class _Unusual(Exception):
     """An item's field out of the ordinary form: `ItemReader.careful` reads it."""
 
 
+class _NotJson(Exception):
+    """``NaN``, ``Infinity`` or ``-Infinity``, raised from json's scanner.  Not a
+    `ValueError`, so that no reading-again on the way (which takes a ValueError for
+    an integer too long) mistakes it: the readers' entry points make it a
+    `DecodeError` (`_not_json`)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(name)
+
+
+def _not_json(exc: _NotJson) -> DecodeError:
+    return DecodeError(f"malformed JSON: {exc} is not JSON (RFC 8259)")
+
+
 def _int_or_big(text: str) -> int | BigInt:
     try:
         return int(text)
     except ValueError:
         return BigInt(text)
+
+
+def _decoder(**hooks: Any) -> json.JSONDecoder:
+    return json.JSONDecoder(parse_constant=_refuse_constant, **hooks)
+
+
+# json's own reading, and one that keeps integers too long to convert as their text,
+# as whole-document decoders and as scanners of one value at a given place.
+_DECODE = _decoder().decode
+_DECODE_BIG = _decoder(parse_int=_int_or_big).decode
+
+
+def _scanners(**hooks: Any) -> tuple[Scanner, Scanner]:
+    return (
+        make_scanner(cast(Any, _decoder(**hooks))),
+        make_scanner(cast(Any, _decoder(parse_int=_int_or_big, **hooks))),
+    )
+
+
+_SCANNERS = _scanners()
 
 
 def _shape(data: bytes) -> bytes:
@@ -137,7 +177,8 @@ def _shape(data: bytes) -> bytes:
 
 
 def check_shape(data: bytes, max_reports: int) -> int | None:
-    """Refuse a body too deep, or with too many values, for json to build safely.
+    """Refuse a body too deep, with too many values, for json to build safely, or
+    with more than `max_reports` items (of any type: a scalar counts as an object).
 
     Returns the number of items when the body has the gateway's shape (an array of
     objects that hold no arrays or objects, or one such object), else None.
@@ -147,10 +188,10 @@ def check_shape(data: bytes, max_reports: int) -> int | None:
     brackets = shape.translate(None, b",")
     objects = brackets.count(b"{")
     values = len(shape) - len(brackets) + objects + brackets.count(b"[")
-    max_values = VALUES_PER_ITEM * max_reports + MAX_ITEM_VALUES
-    if values > max_values:
+    most = max_values(max_reports)
+    if values > most:
         raise PayloadTooLarge(
-            f"more than {max_values} JSON values ({VALUES_PER_ITEM} per permitted item)"
+            f"more than {most} JSON values ({VALUES_PER_ITEM} per permitted item)"
         )
     if (
         brackets.find(b"[", 1) < 0
@@ -160,18 +201,23 @@ def check_shape(data: bytes, max_reports: int) -> int | None:
     ):
         # One object, or an array of scalars and objects that hold only scalars: two
         # levels at most, and an object's values are its commas plus one.
-        if _TOO_MANY_MEMBERS in shape:
+        if TOO_MANY_MEMBERS in shape:
             raise _too_many_values_in_an_item()
         if brackets[:1] != b"[":
             return objects
         # Objects only, one comma apart: nothing else stands between them.
-        if not objects or (
-            shape.startswith(b"[{")
+        gateway = (
+            objects > 0
+            and shape.startswith(b"[{")
             and shape.endswith(b"}]")
             and shape.count(b"},{") == objects - 1
-        ):
-            return objects
-        return None
+        )
+        # Else scalars too: the items are the commas outside objects, plus one (an
+        # empty array counts one, which no limit refuses).
+        items = objects if gateway else _OBJECTS(b"", shape).count(b",") + 1
+        if items > max_reports:
+            raise PayloadTooLarge(f"{items} items, over the limit of {max_reports}")
+        return items if gateway else None
     _walk(shape, max_reports)
     return None
 
@@ -220,29 +266,43 @@ def _malformed(exc: json.JSONDecodeError) -> DecodeError:
     )
 
 
-def load_json(
-    data: bytes,
-    *,
-    max_reports: int = DEFAULT_LIMITS.max_reports,
-    parse_float: Callable[[str], Any] = float,
-) -> Any:
+def load_json(data: bytes, *, max_reports: int = DEFAULT_LIMITS.max_reports) -> Any:
     """The JSON value of a UTF-8 body, or a `DecodeError` saying why there is none
-    (for documents that are small by nature, such as acknowledgements and the pull
-    request's answers).  `parse_float` reads each number with a fraction or exponent
-    (`decimal.Decimal` keeps a price exact)."""
+    (for documents that are small by nature, such as acknowledgements)."""
     text = _text(data)
     check_shape(data, max_reports)
     try:
         try:
-            return json.loads(text, parse_float=parse_float)
+            return _DECODE(text)
         except json.JSONDecodeError:
             raise
         except ValueError:  # an integer with more digits than int() converts: a mark
-            return json.loads(text, parse_int=_int_or_big, parse_float=parse_float)
+            return _DECODE_BIG(text)
     except json.JSONDecodeError as exc:  # either reading, past such an integer too
         raise _malformed(exc) from exc
     except RecursionError as exc:  # only when the caller itself is nearly that deep
         raise DecodeError("JSON nested too deep to parse") from exc
+    except _NotJson as exc:
+        raise _not_json(exc) from None
+
+
+def json_items(
+    data: bytes, *, max_reports: int, parse_float: Callable[[str], Any]
+) -> Iterator[Any]:
+    """The items of a JSON document (an array, or a lone object) one at a time, for
+    documents whose items other rules read (the pull request's answers): only the
+    item being read is held, whatever its numbers weigh.  `parse_float` reads each
+    number with a fraction or an exponent; an integer too long for int() is a
+    `BigInt`.  The bounds and refusals are `decode_json`'s."""
+    text = _text(data)
+    check_shape(data, max_reports)
+    try:
+        for items in _scan_items(
+            text, max_reports, {}, _scanners(parse_float=parse_float)
+        ):
+            yield items[0]
+    except _NotJson as exc:
+        raise _not_json(exc) from None
 
 
 def _skip_blanks(text: str, at: int) -> int:
@@ -250,12 +310,14 @@ def _skip_blanks(text: str, at: int) -> int:
     return _BLANKS.match(text, at).end()  # type: ignore[union-attr]  # always matches
 
 
-def _scan_again(text: str, at: int, exc: Exception) -> tuple[Any, int]:
+def _scan_again(
+    text: str, at: int, exc: Exception, scan_big: Scanner
+) -> tuple[Any, int]:
     """The value at `at` after json's own scanner failed there with `exc`: read
-    with over-long integers kept as marks, or the document's error."""
+    with over-long integers kept as marks (by `scan_big`), or the document's error."""
     if isinstance(exc, ValueError) and not isinstance(exc, json.JSONDecodeError):
         try:
-            return _scan_big(text, at)  # an integer too long for int()
+            return scan_big(text, at)  # an integer too long for int()
         except (StopIteration, ValueError, RecursionError) as again:
             exc = again  # the value is malformed past that integer, or too deep
     if isinstance(exc, RecursionError):  # only when the caller is itself that deep
@@ -283,6 +345,13 @@ def read_json(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
 
 def read_json_pure(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     """`read_json` without the accelerator: the reader that decides."""
+    try:
+        return _read_pure(data, tz, limits)
+    except _NotJson as exc:
+        raise _not_json(exc) from None
+
+
+def _read_pure(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
     text = _text(data)
     max_reports = limits.max_reports
     size = len(data)
@@ -297,10 +366,7 @@ def read_json_pure(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
         # document needs no look at its shape.
         whole = True
     else:
-        items = check_shape(data, max_reports)
-        if items is not None and items > max_reports:
-            raise PayloadTooLarge(f"{items} items, over the limit of {max_reports}")
-        whole = items is not None
+        whole = check_shape(data, max_reports) is not None
     if whole:
         # json builds it (small, or of the gateway's shape with its items counted)
         # whole, the fastest way, keys shared between items; a large array in
@@ -308,7 +374,7 @@ def read_json_pure(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
         try:
             if size > _PIECE and text[start := _skip_blanks(text, 0)] == "[":
                 return _read_items(_pieces(text, start + 1), tz, {})
-            document = json.loads(text)
+            document = _DECODE(text)
         except json.JSONDecodeError as exc:
             if size <= _PIECE:
                 raise _malformed(exc) from exc
@@ -327,7 +393,7 @@ def read_json_pure(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch:
                 )
             return _read_items((document,), tz, {})
     sent: dict[int, str] = {}
-    return _read_items(_scan_items(text, max_reports, sent), tz, sent)
+    return _read_items(_scan_items(text, max_reports, sent, _SCANNERS), tz, sent)
 
 
 def _not_a_batch(document: Any) -> DecodeError:
@@ -442,10 +508,14 @@ def _read_items(
 
 
 def _scan_items(
-    text: str, max_reports: int, sent: dict[int, str]
+    text: str,
+    max_reports: int,
+    sent: dict[int, str],
+    scanners: tuple[Scanner, Scanner],
 ) -> Iterator[list[Any]]:
     """The document's items, each in a list of its own (as `_read_items` takes
-    them), read as json's own array reader would, one at a time:
+    them), read as json's own array reader would, one at a time, by the first of
+    `scanners` (the second keeps integers too long for int() as `BigInt`):
     it stops at the first item over `max_reports`, and an integer too long for int()
     becomes a `BigInt` in its item (whose text goes into `sent`) instead of an error.
     A malformed document raises the error json itself gives for it."""
@@ -460,14 +530,15 @@ def _scan_items(
         at += not more  # an empty array: past its "]"
     else:
         more = True  # a lone object: the one item
+    scan, scan_big = scanners
     index = 0
     while more:
         if index == max_reports:
             raise PayloadTooLarge(f"more than {max_reports} items")
         try:
-            item, end = _scan(text, at)
+            item, end = scan(text, at)
         except (StopIteration, ValueError, RecursionError) as exc:
-            item, end = _scan_again(text, at, exc)
+            item, end = _scan_again(text, at, exc, scan_big)
             sent[index] = text[at:end]
         yield [item]
         index += 1
@@ -500,14 +571,19 @@ def _pieces(text: str, at: int) -> Iterator[list[Any]]:
     while True:
         cut = text.find("},", at + _PIECE)
         if cut < 0:
-            yield json.loads(f"[{text[at:]}")
+            yield _DECODE(f"[{text[at:]}")
             return
-        yield json.loads(f"[{text[at : cut + 1]}]")
+        yield _DECODE(f"[{text[at : cut + 1]}]")
         at = cut + 2
 
 
 def _drop(value: object) -> None:
     return None
+
+
+# json's reading that keeps nothing, for `_as_json_says`; NaN and Infinity are
+# refused, so the first fault in the document's order is the one told.
+_DROPPING = _decoder(object_hook=_drop, parse_int=_drop, parse_float=_drop).decode
 
 
 def _as_json_says(text: str) -> DecodeError:
@@ -516,13 +592,7 @@ def _as_json_says(text: str) -> DecodeError:
     its way to the fault is dropped at once, so this costs little memory whatever
     the document holds."""
     try:
-        json.loads(
-            text,
-            object_hook=_drop,
-            parse_int=_drop,
-            parse_float=_drop,
-            parse_constant=_drop,
-        )
+        _DROPPING(text)
     except json.JSONDecodeError as exc:
         return _malformed(exc)
     # json refuses whatever its own scanner refused item by item.

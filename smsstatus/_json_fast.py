@@ -7,10 +7,18 @@ reader's hot path does, and builds the reports.  It only ever *agrees* with the 
 reader (`smsstatus._json`): it takes a document when every item is in the gateway's
 ordinary form, and on any doubt at all (a msgspec error of any kind, an unknown key,
 a value of another type or shape, a time that is no real date-time, a number id past
-63 bits, a byte-order mark, too many items) it returns None and the pure reader
-decodes the whole document again.  So per-item errors, their `raw` text, the limits
-and every guarantee about hostile input are the pure reader's, decided in one place,
-and a differential test holds the two paths to the same `Batch` for every input.
+63 bits, a byte-order mark, too many items or values) it returns None and the pure
+reader decodes the whole document again.  So per-item errors, their `raw` text, the
+limits and every guarantee about hostile input are the pure reader's, decided in one
+place, and a differential test holds the two paths to the same `Batch` for every
+input.
+
+The values too: a key written twice in an item counts twice for the pure reader's
+bounds (`_json_bounds`), though msgspec keeps its last value and says nothing.  In a
+document msgspec has read to these structs no string holds a brace or a comma (ids,
+times and statuses cannot), so its braces and commas, cut out of the body in one C
+pass, are the pure reader's own look at its shape.  A body too short to hold an item
+past the bounds needs no look: the documents of one webhook call, mostly.
 
 It also writes the ids of an acknowledgement (`id_list_writer`), the part of an
 `Ack` that costs: msgspec's digits are twice as fast as Python's.
@@ -28,6 +36,7 @@ from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
 from ._item import _LEG, _TIME_SHAPE, _ZERO_DIGITS
+from ._json_bounds import MAX_ITEM_VALUES, TOO_MANY_MEMBERS, max_values
 from ._model import (
     Batch,
     Format,
@@ -44,6 +53,11 @@ __all__ = ["id_list_writer", "read"]
 # larger is rare enough to leave to the pure reader and its rules for long numbers.
 _MAX_ID = 2**63 - 1
 _JSON = Format.JSON
+# Everything but braces and commas, cut out of a body to count its values.
+_NOT_MARKS = bytes(sorted(set(range(256)) - set(b"{},")))
+# The shortest item past the bounds: one more member than it may hold, each at least
+# as long as '"sms":""', commas between them and its braces around.
+_SHORTEST_PAST_BOUNDS = (MAX_ITEM_VALUES + 1) * len(b'"sms":""') + MAX_ITEM_VALUES + 2
 
 
 @functools.cache
@@ -98,10 +112,19 @@ def read(data: bytes, tz: tzinfo | None, limits: Limits) -> Batch | None:
     reports: list[StatusReport] = []
     try:
         items = decode(data)
-        if items.__class__ is not list:
+        array = items.__class__ is list
+        if not array:
             items = [items]
-        if len(items) > limits.max_reports:
+        count = len(items)
+        if count > limits.max_reports:
             return None
+        if len(data) >= _SHORTEST_PAST_BOUNDS:
+            # Values: the commas, each object and the array (see the module's
+            # comment).  A shorter body has fewer than any limit permits.
+            marks = data.translate(None, _NOT_MARKS)
+            values = len(marks) - count + array
+            if TOO_MANY_MEMBERS in marks or values > max_values(limits.max_reports):
+                return None
         # The pure reader's hot path (the loop of `_json._read_items`), on fields
         # whose types msgspec has checked; any exception hands the document back.
         for item in items:

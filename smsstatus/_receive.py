@@ -55,11 +55,14 @@ _SNIFF_CHARS = 4096
 
 
 def _refused(
-    body: Body, format: Format | str | None, exc: DecodeError, watching: Watch | None
+    body: Body,
+    format: Format | str | None,
+    exc: DecodeError,
+    watching: Watch | None = None,
 ) -> Ack:
     """The answer to a body `decode` refused with `exc`: an empty `Ack`, status 400,
     in the format asked for, else the one the body looks like (XML when it looks
-    like neither)."""
+    like neither); handed to `watching` when there is one."""
     _logger().warning("refused a status document: %s", exc)
     told = _sniffed(body) if format is None else parse_format(format)
     if watching is not None:

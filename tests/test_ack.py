@@ -239,3 +239,25 @@ def test_decode_ack_honours_the_declared_encoding() -> None:
 def test_decode_ack_skips_an_id_too_long_to_convert() -> None:
     body = '[{"id_sms": ' + "9" * 5000 + '}, {"id_sms": 3}]'
     assert decode_ack(body, "json") == (3,)
+
+
+@pytest.mark.parametrize(
+    "item", [b"0", b"1.5", b'""', b"null", b"true", b'{"id_sms": 1}']
+)
+def test_decode_ack_counts_every_item_whatever_its_type(item: bytes) -> None:
+    # Point 1 of issue 23: an array of scalars past 256 KiB was read whole, its
+    # items never counted.  An acknowledgement has the items' limit of `decode`.
+    body = b"[" + b",".join([item] * 100_001) + b"]"
+    with pytest.raises(PayloadTooLarge, match="100001 items, over the limit of 100000"):
+        decode_ack(body, "json")
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+@pytest.mark.parametrize(
+    "body", [b'[{"id_sms": @}]', b'[{"id_sms": 1, "note": [@]}]', b"[@]", b"@"]
+)
+def test_decode_ack_refuses_nan_and_infinity(literal: bytes, body: bytes) -> None:
+    # Point 9 of issue 23: they are not JSON, wherever they stand.
+    with pytest.raises(DecodeError, match="is not JSON"):
+        decode_ack(body.replace(b"@", literal), "json")
+    assert decode_ack(b'[{"id_sms": 1, "note": "NaN"}]', "json") == (1,)

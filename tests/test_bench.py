@@ -244,6 +244,8 @@ def test_store_bench_reports_every_case(database: Database) -> None:
         "batch",
         "batch, 1 000-status documents",
         *(floor if database.kind == "sqlite" else []),
+        "no ledger (0.2's save), whole histories",
+        "ledger (StatusTable.receive), whole histories",
     ]
     for row in rows:
         assert all(re.fullmatch(r"\d+", cell) and int(cell) > 0 for cell in row[2:])
@@ -257,8 +259,12 @@ def test_store_bench_reports_every_case(database: Database) -> None:
         re.MULTILINE,
     )
     assert (ceiling is not None) == (database.kind == "sqlite"), report
+    header, *rows = table(report, "Ledger / no ledger, time a status (issue 19)")
+    assert header == ["database", "N=30", "N=60"]
+    assert len(rows) == 1
+    assert all(NUMBER.fullmatch(cell) for cell in rows[0][1:]), rows
     verdicts = report.split("## Targets", 1)[1].strip().splitlines()
-    assert len(verdicts) == (4 if database.kind == "postgresql" else 2)
+    assert len(verdicts) == (6 if database.kind == "postgresql" else 4)
     assert all(line.split(" ", 1)[0] in {"PASS", "FAIL"} for line in verdicts)
 
 
@@ -293,10 +299,33 @@ def test_hostile_bench_prints_every_shape_next_to_the_gateway_s_form() -> None:
     header, *rows = table("## hostile\n" + done.stdout, "hostile")
     assert header[:6] == ["format", "shape", "MiB", "outcome", "seconds", "x gateway"]
     formats = [row[0] for row in rows]
-    assert formats == ["XML"] * 6 + ["JSON"] * 6
+    assert formats == ["XML"] * 6 + ["JSON"] * 8
     references = [row for row in rows if row[1] == "gateway's own form"]
     assert [row[5] for row in references] == ["1.00", "1.00"]
     assert all("reports" in row[3] for row in references)
     for row in rows:
         assert all(NUMBER.fullmatch(cell) for cell in row[4:]), row
         assert row[3].startswith("refused: ") or "reports" in row[3] or "ids" in row[3]
+
+
+def test_stats_bench_times_both_cases_at_every_size(database: Database) -> None:
+    report = run_bench("stats.py", database, "--sizes", "300,900", "--rounds", "1")
+    assert report.startswith("smsstatus stats benchmark: Python ")
+    name = "SQLite" if database.kind == "sqlite" else "PostgreSQL"
+    header, *rows = table(report, name)
+    assert header == ["case", "N=300", "N=900"]
+    assert [row[0] for row in rows] == ["24 hourly slices", "30 daily slices"]
+    for row in rows:
+        for cell in row[1:]:
+            figure = re.fullmatch(r"(\d+\.\d) \((\d+) counted\)", cell)
+            assert figure is not None, cell
+    # The messages are spread over 30 days: the last 24 hours hold a few of them,
+    # the 30 days nearly all.
+    daily = [int(re.findall(r"\((\d+)", cell)[0]) for cell in rows[1][1:]]
+    assert 250 <= daily[0] <= 300
+    assert 800 <= daily[1] <= 900
+    verdicts = report.split("## Targets", 1)[1].strip().splitlines()
+    if database.kind == "postgresql":
+        assert re.fullmatch(r"(PASS|FAIL) PostgreSQL, 24 hourly slices .*", verdicts[0])
+    else:
+        assert verdicts == ["(PostgreSQL not measured)"]

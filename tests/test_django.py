@@ -627,6 +627,10 @@ def test_the_migration_makes_the_table_statustable_creates(alias: str) -> None:
         "sms",
         "viber",
         "changed_at",
+        "sent_at",
+        "tag",
+        "seen_at",
+        "final_at",
     ]
 
 
@@ -1003,3 +1007,39 @@ def test_the_admin_finds_messages_by_the_first_digits_of_their_id(
     assert found("\uff15") == set()  # a full-width 5
     post(admin_client, b'[{"id_sms": "5100233", "time": "", "state": "sent"}]')
     assert found("510023", "rejecteditem") == {5100233}
+
+
+# --- the dashboard (smsstatus/django/dashboard.py) -------------------------------
+
+
+def test_the_dashboard_is_for_staff_with_the_view_permission(
+    client: Client, alias: str
+) -> None:
+    from django.contrib.auth.models import Permission, User
+
+    connection = connections[alias]
+    connection.ensure_connection()
+    table = StatusTable()
+    table.create(connection.connection)
+    table.save(connection.connection, [report(1, Status.READ), report(2, Status.SEND)])
+    table.receive(connection.connection, b"<response><state")  # refused
+    url = "/admin/smsstatus/dashboard/"
+    assert client.get(url).status_code == 302  # to the login page
+    User.objects.filter(username__in=["viewer", "nobody"]).delete()
+    nobody = User.objects.create_user("nobody", password="pw", is_staff=True)
+    client.force_login(nobody)
+    assert client.get(url).status_code == 403
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_delivery"))
+    client.force_login(viewer)
+    index = client.get("/admin/smsstatus/")
+    assert index.status_code == 200
+    assert f'<a href="{url}">Delivery dashboard</a>'.encode() in index.content
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('class="smsstatus-chart"') == 6
+    assert "<dt>messages</dt><dd>2</dd>" in html
+    assert "<dt>delivery rate</dt><dd>50.0 %</dd>" in html
+    assert "refused #" in html
+    assert '<a href="/admin/smsstatus/">SMS delivery statuses</a>' in html

@@ -585,6 +585,24 @@ def test_too_large_is_checked_before_the_attack() -> None:
         decode(body, limits=Limits(max_bytes=len(body) - 1))
 
 
+@pytest.mark.parametrize("scalar", [b"0", b"1.5", b'""', b"null", b"true"])
+def test_receive_refuses_millions_of_scalars_at_once(scalar: bytes) -> None:
+    # Point 1 of issue 23: a 6 MiB body of 1.6 million scalars was answered 200
+    # after 11.5 s, with 1.6 million errors logged.  Counted, it is refused before
+    # json builds anything.
+    body = b"[" + b",".join([scalar] * 1_600_000) + b"]"
+    handled: list[object] = []
+    assert receive(body, handled.append).status == 400
+    assert handled == []
+    tracemalloc.start()
+    try:
+        receive(body, handled.append)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * len(body)
+
+
 # --- the guards behind the DTD guard -------------------------------------------
 
 

@@ -37,6 +37,8 @@ from smsstatus._item import ItemReader
 
 SEND_1 = StatusReport(1, None, Status.SEND)
 ITEM_1 = '{"id_sms": "1", "time": "", "state": "send"}'
+# Past the size at which the pure reader looks at a document's shape.
+MANY_ITEMS = (ITEM_1 + ", ") * 400
 
 
 def test_an_empty_array_is_an_empty_batch() -> None:
@@ -255,15 +257,54 @@ def test_a_number_too_long_to_convert_is_an_item_error() -> None:
     assert error.raw == "1" * 5000
 
 
-def test_nan_and_infinity_are_bad_values_not_crashes() -> None:
-    body = (
-        '[{"id_sms": NaN, "state": "send"},'
-        ' {"id_sms": 1, "time": Infinity, "state": "send"}]'
-    )
-    first, second = decode_json(body).errors
-    assert "id_sms" in first.reason
-    assert "time" in second.reason
-    assert second.id_sms == 1
+def both_readers(attempt: Callable[[], object]) -> list[object]:
+    """What `attempt` gives with the accelerator as installed and without it: the
+    value, or the `DecodeError` raised (by type and message)."""
+    outcomes: list[object] = []
+    for read in (_json_fast.read, lambda *args: None):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(_json_fast, "read", read)
+            try:
+                outcomes.append(attempt())
+            except DecodeError as exc:
+                outcomes.append((type(exc), str(exc)))
+    return outcomes
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[@]",
+        "@",
+        '[{"id_sms": @, "time": "", "state": "send"}]',
+        '[{"id_sms": 1, "time": "", "state": "send", "note": @}]',
+        '{"id_sms": 1, "time": "", "state": "send", "note": [1, {"deep": [@]}]}',
+        # Read item by item (an integer too long for int()) ...
+        '[{"id_sms": 1, "x": ' + "9" * 5000 + ', "state": "send"}, @]',
+        # ... and past the size at which the shape is looked at.
+        "[" + MANY_ITEMS + '{"id_sms": 1, "time": "", "state": "send", "x": @}]',
+        "[" + MANY_ITEMS + "[@]]",
+    ],
+    ids=["item", "alone", "id", "unknown key", "nested", "long int", "large", "array"],
+)
+def test_nan_and_infinity_are_not_json(literal: str, document: str) -> None:
+    # Point 9 of issue 23: json reads these literals, but they are not JSON.
+    body = document.replace("@", literal)
+    for outcome in both_readers(lambda: decode_json(body)):
+        assert outcome == (
+            DecodeError,
+            f"malformed JSON: {literal} is not JSON (RFC 8259)",
+        )
+    with pytest.raises(DecodeError, match="is not JSON"):
+        _json.load_json(body.encode())
+    # In a string, they are only text.
+    quoted = document.replace("@", json.dumps(literal))
+    for outcome in both_readers(lambda: decode_json(quoted)):
+        assert isinstance(outcome, Batch) or outcome == (
+            DecodeError,
+            "JSON document is str, expected an array of objects",
+        )
 
 
 def test_max_reports_counts_every_item() -> None:
@@ -286,6 +327,31 @@ def peak_of(body: bytes) -> tuple[int, object]:
     finally:
         tracemalloc.stop()
     return peak, outcome
+
+
+NOT_OBJECTS = [b"0", b"1.5", b'""', b"null", b"true", b"[]", b"{}, 0"]
+
+
+@pytest.mark.parametrize("item", NOT_OBJECTS)
+def test_max_reports_counts_items_of_any_type_in_a_large_array(item: bytes) -> None:
+    # Point 1 of issue 23: past 256 KiB an array whose items are not objects was
+    # read whole without its items being counted.
+    count = 300_000 // len(item)
+    body = b"[" + b",".join([item] * count) + b"]"
+    items = len(json.loads(body))
+    assert len(body) > 256 * 1024
+    for outcome in both_readers(
+        lambda: decode_json(body, limits=Limits(max_reports=items - 1))
+    ):
+        assert outcome == (
+            PayloadTooLarge,
+            f"{items} items, over the limit of {items - 1}",
+        ) or outcome == (PayloadTooLarge, f"more than {items - 1} items")
+    for outcome in both_readers(
+        lambda: decode_json(body, limits=Limits(max_reports=items))
+    ):
+        assert isinstance(outcome, Batch)
+        assert len(outcome.reports) + len(outcome.errors) == items
 
 
 @pytest.mark.parametrize("item", [b"{}", b"[]", b"0", b'""', b"1e1"])
@@ -405,8 +471,8 @@ def test_a_top_level_number_too_long_is_still_a_number() -> None:
 @pytest.mark.parametrize(
     ("name", "read"),
     [
-        ("smsstatus._json._scan", lambda: decode_json("[" + "[1], " * 300 + "1]")),
-        ("json.loads", lambda: decode_ack('[{"id_sms": 1}]', "json")),
+        ("smsstatus._json._SCANNERS", lambda: decode_json("[" + "[1], " * 300 + "1]")),
+        ("smsstatus._json._DECODE", lambda: decode_ack('[{"id_sms": 1}]', "json")),
         ("json.dumps", lambda: decode_json('[{"id_sms": "x"}]')),
     ],
     ids=["scanner", "acknowledgement", "raw"],
@@ -419,7 +485,7 @@ def test_a_caller_at_the_recursion_limit_gets_a_decode_error(
     def too_deep(*args: object, **kwargs: object) -> NoReturn:
         raise RecursionError
 
-    monkeypatch.setattr(name, too_deep)
+    monkeypatch.setattr(name, (too_deep, too_deep) if "SCANNERS" in name else too_deep)
     with pytest.raises(DecodeError, match="nested too deep"):
         read()
 

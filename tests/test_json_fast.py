@@ -30,6 +30,8 @@ from smsstatus import (
     Batch,
     DecodeError,
     Limits,
+    Status,
+    StatusReport,
     _json_fast,
     decode,
     decode_json,
@@ -302,3 +304,97 @@ def test_too_many_items_are_refused_by_the_pure_reader() -> None:
     assert not taken
     assert fast == pure
     assert fast[:2] == ("raised", "PayloadTooLarge")
+
+
+# --- keys written twice and arrays of scalars (issue 23, points 1 and 3) -------------
+
+
+@pytest.mark.parametrize(
+    ("item", "max_reports"),
+    [
+        # msgspec kept the last of 300 ids; the pure reader counts them all.
+        ('{"id_sms": 1, ' + '"id_sms": 2, ' * 300 + '"time": "", "state": "send"}', 10),
+        ('{"id_sms": 1, "time": "", ' + '"state": "send", ' * 277 + '"sms": ""}', 1),
+        (
+            '{"id_sms": 1, "time": "", "state": "send"'
+            + ', "viber": "read"' * 260
+            + "}",
+            5,
+        ),
+    ],
+    ids=["300 ids", "277 states", "260 legs"],
+)
+def test_keys_written_twice_past_the_bounds_are_refused_both_ways(
+    item: str, max_reports: int
+) -> None:
+    body = f"[{item}]".encode()
+    fast, pure, taken = both_ways(body, limits=Limits(max_reports=max_reports))
+    assert not taken
+    assert fast == pure
+    assert fast[:2] == ("raised", "PayloadTooLarge")
+
+
+def test_keys_written_twice_within_the_bounds_read_the_last_value_both_ways() -> None:
+    item = '{"id_sms": 1, "id_sms": 2, "time": "", "state": "send", "sms": "", '
+    item += '"sms": "read"}'
+    fast, pure, taken = both_ways(f"[{item}, {item}]".encode())
+    assert taken is FAST  # both keep the last value
+    assert fast == pure
+    assert decode(f"[{item}]".encode()).reports == (
+        StatusReport(2, None, Status.SEND, sms=Status.READ),
+    )
+
+
+_SCALARS = ["0", "1.5", "-2e3", '""', '"x"', "null", "true", "false", "[]", "{}"]
+
+
+def _item_text(draw: st.DrawFn) -> str:
+    """One item, as text: an ordinary object, maybe with a key written many times
+    (around the bound of 256 values an item), or a value of another type."""
+    if draw(st.booleans()):
+        return draw(st.sampled_from(_SCALARS))
+    members = ['"id_sms": 7', '"time": ""', '"state": "send"']
+    if draw(st.booleans()):
+        members.append(draw(st.sampled_from(['"sms": "read"', '"viber": null'])))
+    repeats = draw(st.sampled_from([0, 1, 2, 250, 252, 253, 254, 300]))
+    member = draw(st.sampled_from([*members, '"note": 1']))
+    members += [member] * repeats
+    draw(st.randoms()).shuffle(members)
+    return "{" + ", ".join(members) + "}"
+
+
+@st.composite
+def arrays_of_anything(draw: st.DrawFn) -> tuple[bytes, int]:
+    """A document (mostly an array) and a `max_reports` around its item count: items
+    of every type, keys written twice, and sometimes a long run of one scalar that
+    makes the body larger than the sizes at which the pure reader changes roads
+    (then one item too many: reading so many items both ways would be slow)."""
+    max_reports = draw(st.integers(1, 6))
+    items = [_item_text(draw) for _ in range(draw(st.integers(0, max_reports + 2)))]
+    run = draw(st.sampled_from([0, 0, 0, max_reports, 140_000]))
+    scalar = draw(st.sampled_from(_SCALARS))
+    at = draw(st.integers(0, len(items)))
+    items[at:at] = [scalar] * run
+    if run > max_reports:
+        max_reports = len(items) - 1
+    if len(items) == 1 and draw(st.booleans()):
+        text = items[0]
+    else:
+        text = "[" + draw(st.sampled_from([",", ", ", ",\n"])).join(items) + "]"
+    return text.encode(), max(1, max_reports)
+
+
+@given(arrays_of_anything())
+def test_arrays_of_anything_agree_and_count_every_item(
+    document: tuple[bytes, int],
+) -> None:
+    body, max_reports = document
+    fast, pure, _ = both_ways(body, limits=Limits(max_reports=max_reports))
+    assert fast == pure
+    value = json.loads(body)
+    items = len(value) if isinstance(value, list) else 1
+    if items > max_reports:
+        assert pure[:2] == ("raised", "PayloadTooLarge")
+    elif pure[0] == "batch":
+        batch = decode(body, limits=Limits(max_reports=max_reports))
+        assert len(batch.reports) + len(batch.errors) == items

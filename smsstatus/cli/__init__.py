@@ -30,6 +30,7 @@ from ._decode import _add_decode
 from ._pull import _add_pull
 from ._replay import _add_replay
 from ._sample import _add_sample
+from ._stats import _add_stats
 
 __all__ = ["main"]
 
@@ -43,6 +44,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_sample,
     _add_replay,
     _add_pull,
+    _add_stats,
 )
 
 

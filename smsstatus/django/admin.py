@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .dashboard import add_to
 from .models import FINAL_STATES, Delivery, RejectedItem
 
 # The states' labels (docs/wire-format.md), in the order a message moves.
@@ -86,6 +87,10 @@ class StateFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         state = self.value()
         return queryset.filter(state=state) if state in STATE_LABELS else queryset
+
+
+# The delivery dashboard at admin/smsstatus/dashboard/ (see dashboard.py).
+add_to(admin.site)
 
 
 class FinalFilter(admin.SimpleListFilter):
