@@ -11,8 +11,7 @@ share of other processes' load is larger than that.  The workloads:
   with a time zone too (then every report's lag is observed, as in the adapters,
   which always pass one);
 - ``StatusTable.receive``: the ledger's receive on SQLite (what a receiver does), a
-  new document each call, in the gateway's zone; before the ledger (0.2),
-  ``receive_batch`` storing with ``StatusTable.save``, as the 0.2 adapters do.
+  new document each call, in the gateway's zone.
 
 Tracing records every span with the OpenTelemetry SDK, through a span processor to
 an exporter that drops them; the log line goes through a formatter to /dev/null.
@@ -132,17 +131,7 @@ def _workloads(
     connection = connect_sqlite(str(Path(folder.name) / "bench.sqlite3"))
     table = StatusTable()
     table.create(connection)
-    if hasattr(StatusTable, "receive"):
-        label = "StatusTable.receive"
-        receive = functools.partial(table.receive, connection, tz=ZONE)  # type: ignore[attr-defined]
-    else:  # before the ledger (0.3): what the 0.2 adapters do
-        label = "receive_batch + StatusTable.save"
-
-        def receive(body: bytes) -> object:
-            return smsstatus.receive_batch(
-                body, lambda reports: table.save(connection, reports), tz=ZONE
-            )
-
+    receive = functools.partial(table.receive, connection, tz=ZONE)
     for first, fmt in ((1, "xml"), (1_000_001, "json")):
         # Seeds of their own, so that the JSON rows do not store the ids (and
         # statuses) the XML rows stored already.
@@ -156,7 +145,7 @@ def _workloads(
                 receive(body)
             return time.thread_time() - start
 
-        work.append(Workload(f"{label} {fmt.upper()}", stored, True))
+        work.append(Workload(f"StatusTable.receive {fmt.upper()}", stored, True))
 
     def close() -> None:
         connection.close()

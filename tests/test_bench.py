@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 from _postgres import Database
 
-from smsstatus.sql import StatusTable
-
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
 # The rows of the time table, and for each optional peer the package it needs.
 CASES = (
@@ -182,13 +180,7 @@ def test_every_target_gets_a_verdict(report: str) -> None:
     assert {verdict for verdict, _ in observed} <= {"PASS", "FAIL"}
 
 
-# The rows that store into SQLite: the ledger's receive, or before it (0.2) the
-# adapters' receive_batch with StatusTable.save.
-STORED = (
-    "StatusTable.receive"
-    if hasattr(StatusTable, "receive")
-    else "receive_batch + StatusTable.save"
-)
+STORED = "StatusTable.receive"  # on SQLite
 BARE = ["receive_batch XML", "receive_batch JSON", "receive_batch JSON, tz"]
 # Metrics on every row; the log line and tracing on the stored ones.
 OBSERVABILITY_VERDICTS = [f"metrics on {row}" for row in BARE] + [
