@@ -20,8 +20,10 @@ Strategy.  The same documents go through these cases, side by side in one proces
 - ``no ledger`` and ``ledger`` (the ledger's target, issue 19), on documents of
   whole message histories (each message's statuses together, a fifth of them
   twice): ``no ledger`` is `receive_batch` + `StatusTable.save` on a table without
-  history (0.2's write: the latest rows alone), ``ledger`` is `StatusTable.receive`
-  (the latest rows, the history, the webhook row, in one transaction);
+  history (0.2's write: the latest rows alone, in 0.3's layout, with its indexes on
+  ``seen_at`` and ``changed_at``), ``ledger`` is `StatusTable.receive` (the latest
+  rows, the history, the webhook row, in one transaction); the two take turns, a
+  document each, so that the machine's other work weighs on both alike;
 - ``SQLite floor`` (SQLite only): the statements ``batch`` runs, on rows built
   before the clock starts: no decoding, no Python work per status, one transaction
   per document: what the database engine itself costs.  The per-report handler's

@@ -616,6 +616,24 @@ def test_pending_lists_registered_messages_oldest_change_first(connection, table
         table.pending(connection, hour, limit=-1)
 
 
+def test_pulled_statuses_send_their_rows_to_the_back_of_the_queue(connection, table):
+    table.register(connection, [1, 2, 3, 4])
+    age(connection, timedelta(hours=1), 1, 2, 3, 4)
+    hour = timedelta(minutes=30)
+    assert table.pending(connection, hour, limit=2) == [1, 2]
+    # Recovery's answer for 1 and 2: no news for 1, a new status for 2.
+    pulled = [report(1, Status.SEND, None), report(2, Status.DELIVER)]
+    assert table.save(connection, pulled, source="pull") == {1, 2}
+    assert table.pending(connection, hour, limit=2) == [3, 4]
+    assert (
+        table.update(connection, [report(3, Status.SEND, None)], source="pull").changes
+        == ()
+    )
+    assert table.pending(connection, hour, limit=2) == [4]
+    assert table.pending(connection, timedelta(0)) == [4, 1, 2, 3]
+    assert [e.source for e in table.history(connection, 1)] == ["pull"]
+
+
 # --- prune -------------------------------------------------------------------------
 
 
@@ -676,3 +694,17 @@ def test_other_connections_are_refused(connection) -> None:
     ):
         with pytest.raises(TypeError, match=r"sqlite3.*psycopg"):
             call()
+
+
+def test_a_send_that_says_more_replaces_a_bare_one(connection, table) -> None:
+    # A registration writes a bare send ("no status yet"); the gateway's own send,
+    # with its leg, replaces it, in either order, and is told as a change.
+    table.register(connection, [1, 2])
+    leg = report(1, Status.SEND, None, sms=Status.SEND)
+    changes: list[Change] = []
+    body = encode_xml([report(1, Status.SEND, None), leg, report(2, Status.SEND, None)])
+    table.receive(connection, body, changes=changes)
+    assert changes == [Change(leg, report(1, Status.SEND, None))]
+    assert table.load(connection, [1]) == {1: leg}
+    assert table.update(connection, [report(1, Status.SEND, None)]).changes == ()
+    assert table.load(connection, [1]) == {1: leg}

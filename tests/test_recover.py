@@ -191,3 +191,73 @@ def test_statuses_lost_by_the_push_are_recovered(
         not_final = sorted(i for i, r in gateway.latest().items() if not r.is_final)
         assert sorted(table.pending(connection, older_than=timedelta(0))) == not_final
     connection.close()
+
+
+def ledger_receiver(database: Any, table: StatusTable) -> Any:
+    """The user's endpoint on the ledger: `StatusTable.receive`; `app.down` as in
+    `receiver`."""
+
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        if app.down:  # type: ignore[attr-defined]
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down for maintenance"]
+        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+        connection = database.connect()
+        try:
+            ack = table.receive(connection, body, remote=environ.get("REMOTE_ADDR"))
+        finally:
+            connection.close()
+        start_response(f"{ack.status} OK", [("Content-Type", ack.content_type)])
+        return [ack.body]
+
+    app.down = False  # type: ignore[attr-defined]
+    return app
+
+
+def test_registered_messages_never_heard_of_are_recovered_as_pulls(
+    database: Any, serve: Any
+) -> None:
+    # The scenario 0.2 could not pass: every push of 5% of the messages is lost,
+    # so they never get a row from the push; registered at send time, they are
+    # pending, and one recovery run brings every row to the gateway's truth.
+    table = StatusTable()
+    connection = database.connect()
+    table.create(connection)
+    app = ledger_receiver(database, table)
+    url = serve(app)
+    credentials = Credentials(token="a-token-for-the-test")
+    finals = sample_reports(200, seed=23)
+    ids = [report.id_sms for report in finals]
+    lost = ids[190:]
+    try:
+        assert table.register(connection, ids) == set(ids)
+        with FakeGateway("json", credentials=credentials) as gateway:
+            gateway.add(*finals[:190])
+            assert gateway.push(url).lost == frozenset()
+            app.down = True
+            gateway.add(*finals[190:])
+            assert gateway.push(url).lost == set(lost)
+            app.down = False
+            assert table.load(connection, lost) == {
+                i: StatusReport(i, None, Status.SEND) for i in lost
+            }
+            asked: list[int] = []
+            while pending := table.pending(connection, timedelta(0), limit=50):
+                if set(pending) <= set(asked):
+                    break  # every one asked already: the gateway has told all
+                asked += pending
+                recover(
+                    pending,
+                    credentials,
+                    lambda reports: table.save(connection, reports, source="pull"),
+                    base_url=gateway.url,
+                    format="json",
+                )
+            assert table.load(connection, ids) == gateway.latest()
+        assert set(lost) <= set(asked)
+        for id_sms in lost:
+            (event,) = table.history(connection, id_sms)
+            assert event.source == "pull"
+            assert event.report == gateway.latest()[id_sms]
+    finally:
+        connection.close()

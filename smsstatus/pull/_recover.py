@@ -60,7 +60,9 @@ def recover(
     reports to `store`, exactly as `receive_batch` would: one call per answer, with
     one report per id (the furthest along).
 
-    `store` returns the ids it took, or None for all; one that raises or returns
+    With `smsstatus.sql`, ``lambda reports: table.save(connection, reports,
+    source="pull")`` stores them as pulled statuses in the history.  `store`
+    returns the ids it took, or None for all; one that raises or returns
     something else takes nothing (logged).  Nothing is lost either way: an id not
     taken is still pending, and the next run asks again.  The exceptions of
     `fetch_states` propagate, after the chunks already answered were stored.

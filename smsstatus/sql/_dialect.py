@@ -3,7 +3,7 @@
 Strategy.  `Dialect` lists what differs between SQLite and PostgreSQL (``_sqlite.py``
 and ``_postgres.py`` each implement it); everything else is SQL text both accept,
 built here once per table name: the ranks, the conflict clauses of the latest-row
-upserts, the table layout (LEDGER-SCHEMA: Django's models mirror it, so it is fixed).
+upserts (the tables themselves are in ``_schema.py``).
 The drivers are told apart by the module of the connection's class, so no driver is
 imported (sqlite3 only by `connect_sqlite`).
 
@@ -25,7 +25,6 @@ from smsstatus._model import _FINAL, _RANK
 
 __all__ = [
     "COLUMNS",
-    "EVENT_KEY",
     "FINAL_STATES",
     "MAX_ID",
     "WEBHOOK_COLUMNS",
@@ -33,12 +32,10 @@ __all__ = [
     "Log",
     "Names",
     "Row",
+    "bare",
     "chunks",
     "dialect_of",
-    "index_sql",
     "rank",
-    "table_sql",
-    "upgrade_sql",
 ]
 
 MAX_ID = 2**63 - 1  # bigint
@@ -61,6 +58,14 @@ def rank(state: str) -> str:
     """The progress rank of a state column as SQL, from the model's own ranks."""
     cases = " ".join(f"WHEN '{s.value}' THEN {rank}" for s, rank in _RANK.items())
     return f"(CASE {state} {cases} END)"
+
+
+def bare(row: str) -> str:
+    """Whether a row (a table's or ``excluded``) is a bare send, as SQL."""
+    return (
+        f"({row}.state = 'send' AND {row}.time IS NULL"
+        f" AND {row}.sms IS NULL AND {row}.viber IS NULL)"
+    )
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -113,6 +118,10 @@ class Names:
             f" seen_at = COALESCE({t}.seen_at, excluded.seen_at),"
             f" final_at = COALESCE({t}.final_at, excluded.final_at)"
             f" WHERE {rank('excluded.state')} > {rank(f'{t}.state')}"
+            # A bare send (no time, no legs: what `register` writes) says only
+            # "no status yet": a send that says more replaces it.
+            f" OR ({bare(t)} AND excluded.state = 'send'"
+            f" AND NOT {bare('excluded')})"
         )
 
     @functools.cached_property
@@ -218,6 +227,11 @@ class Dialect:
         per id."""
         raise NotImplementedError
 
+    def touch(self, cursor: Any, names: Names, ids: Sequence[int]) -> None:
+        """Set the latest rows' ``changed_at`` of `ids` to the clock (a pulled
+        status is a check of the row, for `pending`)."""
+        raise NotImplementedError
+
     def select(self, cursor: Any, names: Names, ids: Sequence[int]) -> list[Any]:
         """The latest rows (`COLUMNS`, the time as `utc` gives it) of `ids`."""
         raise NotImplementedError
@@ -243,113 +257,3 @@ def dialect_of(connection: object) -> Dialect:
         "StatusTable needs a connection of sqlite3 (sqlite3.Connection) or of "
         f"psycopg 3 (psycopg.Connection), not {type(connection).__qualname__}"
     )
-
-
-EVENT_KEY = (
-    "id_sms, state, (COALESCE(time, {never})), (time_offset IS NULL),"
-    " (COALESCE(sms, '')), (COALESCE(viber, ''))"
-)
-
-
-def table_sql(names: Names, time_type: str, id_type: str, blob_type: str) -> list[str]:
-    """The ``CREATE ... IF NOT EXISTS`` statements of every table and index, in a
-    dialect's types (`id_type`: an autoincrement primary key).  The latest table's
-    0.3 columns are added by `upgrade_sql` when it is older."""
-    t, ts = names.latest, time_type
-    statements = [
-        f"CREATE TABLE IF NOT EXISTS {t} ("
-        " id_sms bigint NOT NULL PRIMARY KEY,"
-        f" time {ts} NULL,"
-        " time_offset integer NULL,"
-        " state varchar(14) NOT NULL,"
-        " sms varchar(14) NULL,"
-        " viber varchar(14) NULL,"
-        f" changed_at {ts} NOT NULL,"
-        f" sent_at {ts} NULL,"
-        " tag varchar(64) NULL,"
-        f" seen_at {ts} NULL,"
-        f" final_at {ts} NULL)",
-        f"CREATE TABLE IF NOT EXISTS {names.webhook} ("
-        f" id {id_type},"
-        f" received_at {ts} NOT NULL,"
-        " remote varchar(255) NULL,"
-        " format varchar(4) NULL,"
-        " size bigint NOT NULL,"
-        " sha256 char(64) NOT NULL,"
-        " code integer NOT NULL,"
-        " reports integer NOT NULL,"
-        " taken integer NOT NULL,"
-        " rejected integer NOT NULL,"
-        " refused text NULL,"
-        f" body {blob_type} NULL)",
-        f"CREATE INDEX IF NOT EXISTS {names.webhook}_received_at"
-        f" ON {names.webhook} (received_at)",
-        f"CREATE TABLE IF NOT EXISTS {names.rejected} ("
-        f" id {id_type},"
-        " webhook_id bigint NULL,"
-        " id_sms bigint NULL,"
-        " reason text NOT NULL,"
-        " raw text NOT NULL,"
-        f" received_at {ts} NOT NULL,"
-        " raw_sha256 char(64) NOT NULL)",
-        # NULL-safe: a bad item without a readable id is deduplicated too.
-        f"CREATE UNIQUE INDEX IF NOT EXISTS {names.rejected}_item"
-        f" ON {names.rejected} ((COALESCE(id_sms, -1)), raw_sha256)",
-        f"CREATE INDEX IF NOT EXISTS {names.rejected}_received_at"
-        f" ON {names.rejected} (received_at)",
-    ]
-    if names.history:
-        statements += [
-            f"CREATE TABLE IF NOT EXISTS {names.event} ("
-            f" id {id_type},"
-            " id_sms bigint NOT NULL,"
-            f" time {ts} NULL,"
-            " time_offset integer NULL,"
-            " state varchar(14) NOT NULL,"
-            " sms varchar(14) NULL,"
-            " viber varchar(14) NULL,"
-            f" received_at {ts} NOT NULL,"
-            " source varchar(4) NOT NULL,"
-            " webhook_id bigint NULL)",
-            # A report is its id, state, legs and time: an aware time by its instant
-            # (whatever its offset), and never equal to a naive one, as in Python.
-            # The NULLs are coalesced, since a unique index holds NULLs distinct.
-            f"CREATE UNIQUE INDEX IF NOT EXISTS {names.event}_report"
-            f" ON {names.event} ({EVENT_KEY})",
-            f"CREATE INDEX IF NOT EXISTS {names.event}_received_at"
-            f" ON {names.event} (received_at)",
-        ]
-    return statements
-
-
-def index_sql(names: Names) -> list[str]:
-    """The indexes on the latest table's 0.3 columns (after `upgrade_sql`)."""
-    t = names.latest
-    return [
-        f"CREATE INDEX IF NOT EXISTS {t}_seen_at ON {t} (seen_at)",
-        f"CREATE INDEX IF NOT EXISTS {t}_changed_at ON {t} (changed_at)",
-    ]
-
-
-def upgrade_sql(names: Names, time_type: str, columns: set[str]) -> list[str]:
-    """What a latest table with `columns` lacks of 0.3's; a 0.2 row counts as first
-    seen at its last change, and as final since then when it is."""
-    t = names.latest
-    wanted = {
-        "sent_at": time_type,
-        "tag": "varchar(64)",
-        "seen_at": time_type,
-        "final_at": time_type,
-    }
-    statements = [
-        f"ALTER TABLE {t} ADD COLUMN {column} {kind} NULL"
-        for column, kind in wanted.items()
-        if column not in columns
-    ]
-    if "seen_at" not in columns:
-        statements.append(f"UPDATE {t} SET seen_at = changed_at")
-    if "final_at" not in columns:
-        statements.append(
-            f"UPDATE {t} SET final_at = changed_at WHERE state IN ({FINAL_STATES})"
-        )
-    return statements

@@ -38,11 +38,9 @@ from ._dialect import (
     Log,
     Names,
     Row,
-    index_sql,
     rank,
-    table_sql,
-    upgrade_sql,
 )
+from ._schema import index_sql, table_sql, upgrade_sql
 
 __all__ = ["PostgreSQL"]
 
@@ -151,7 +149,9 @@ class PostgreSQL(Dialect):
             f" ({COLUMNS}, changed_at, seen_at, final_at)"
             f" SELECT DISTINCT ON (i) i, t AT TIME ZONE 'UTC', o, s, sms, viber,"
             f" {_NOW}, {_NOW}, CASE WHEN s IN ({FINAL_STATES}) THEN {_NOW} END"
-            f" FROM r ORDER BY i, {rank('s')} DESC, n {conflict}"
+            # Among equals, a bare send last: the upsert's rule, in one row.
+            f" FROM r ORDER BY i, {rank('s')} DESC,"
+            f" (t IS NULL AND sms IS NULL AND viber IS NULL), n {conflict}"
         )
 
     def _write(
@@ -201,6 +201,13 @@ class PostgreSQL(Dialect):
             (list(ids),),
         )
         return list(found)
+
+    def touch(self, cursor: Any, names: Names, ids: Sequence[int]) -> None:
+        cursor.execute(
+            f"UPDATE {names.latest} SET changed_at = {_NOW}"
+            " WHERE id_sms = ANY(%b::bigint[])",
+            (list(ids),),
+        )
 
     def register(
         self, cursor: Any, names: Names, rows: Sequence[tuple[int, Any, str | None]]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from smsstatus._ack import Ack
 from smsstatus._body import DEFAULT_LIMITS, Body, sniff_format
@@ -26,13 +26,10 @@ from smsstatus._model import Format, Limits
 from smsstatus._observe import Watch, watch
 from smsstatus._receive import _batch_ack, _first_seen, _refused
 
-from ._dialect import MAX_ID, Log, dialect_of
+from ._dialect import MAX_ID, Log, Names, dialect_of
 from ._records import Change
 from ._rows import rows_of
 from ._store import store
-
-if TYPE_CHECKING:
-    from ._table import StatusTable
 
 __all__ = ["receive"]
 
@@ -42,7 +39,7 @@ def _sha256(data: bytes) -> str:
 
 
 def receive(
-    table: StatusTable,
+    names: Names,
     connection: Any,
     body: Body,
     *,
@@ -54,7 +51,6 @@ def receive(
     changes: list[Change] | None,
 ) -> Ack:
     dialect = dialect_of(connection)
-    names = table._names
     watching = watch()
     data = (
         body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)

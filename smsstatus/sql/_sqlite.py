@@ -34,14 +34,12 @@ from ._dialect import (
     Names,
     Row,
     chunks,
-    index_sql,
-    table_sql,
-    upgrade_sql,
 )
 
 if TYPE_CHECKING:
     import os
     import sqlite3
+from ._schema import index_sql, table_sql, upgrade_sql
 
 __all__ = ["SQLite", "connect_sqlite"]
 
@@ -189,6 +187,15 @@ class SQLite(Dialect):
             )
             found.extend(cursor.fetchall())
         return found
+
+    def touch(self, cursor: Any, names: Names, ids: Sequence[int]) -> None:
+        for chunk in chunks(ids, 900):
+            marks = ", ".join("?" * len(chunk))
+            cursor.execute(
+                f"UPDATE {names.latest} SET changed_at = {_NOW}"
+                f" WHERE id_sms IN ({marks})",
+                chunk,
+            )
 
     def claim(
         self, cursor: Any, names: Names, rows: Sequence[Row], log: Log | None

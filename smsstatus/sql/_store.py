@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from smsstatus._collapse import collapse
-from smsstatus._model import StatusReport
+from smsstatus._model import Status, StatusReport
 
 from ._dialect import Dialect, Log, Names, Row
 from ._records import Change
@@ -35,7 +34,25 @@ def store(
     changes: list[Change] | None,
 ) -> None:
     """Write `rows` (of `reports`, the ids `taken`) and `log` in the transaction of
-    `cursor`; with a list as `changes`, also say which rows changed and how."""
+    `cursor`; with a list as `changes`, also say which rows changed and how.  A
+    pulled status marks its row as changed whether or not it moved it (recovery
+    asked about it now: `pending` puts it at the back of the queue)."""
+    _store(dialect, cursor, names, reports, taken, rows, log, changes)
+    if log.source == "pull" and taken:
+        # After the write, which locked the rows in id order: waits for nobody.
+        dialect.touch(cursor, names, sorted(taken))
+
+
+def _store(
+    dialect: Dialect,
+    cursor: Any,
+    names: Names,
+    reports: Sequence[StatusReport],
+    taken: set[int],
+    rows: Sequence[Row],
+    log: Log,
+    changes: list[Change] | None,
+) -> None:
     if changes is None:
         dialect.write(cursor, names, rows, log)
         return
@@ -49,9 +66,29 @@ def store(
         if rest:
             dialect.write(cursor, names, rest, None)
     previous = {row[0]: report_of(dialect, *row) for row in found}
-    kept = collapse(report for report in reports if report.id_sms in taken)
+    kept: dict[int, StatusReport] = {}  # what the rows got, by the upsert's rule
+    for report in reports:
+        if report.id_sms in taken and replaces(report, kept.get(report.id_sms)):
+            kept[report.id_sms] = report
     changes.extend(
         Change(report, previous.get(id_sms))
         for id_sms, report in kept.items()
-        if report.supersedes(previous.get(id_sms))
+        if replaces(report, previous.get(id_sms))
     )
+
+
+def _bare(report: StatusReport) -> bool:
+    return (
+        report.state is Status.SEND
+        and report.time is None
+        and report.sms is None
+        and report.viber is None
+    )
+
+
+def replaces(report: StatusReport, stored: StatusReport | None) -> bool:
+    """The upsert's rule: `supersedes`, or a send that says more than a bare send
+    (what `register` writes) that is stored."""
+    if stored is None or report.supersedes(stored):
+        return True
+    return _bare(stored) and report.state is Status.SEND and not _bare(report)

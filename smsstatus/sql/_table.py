@@ -153,7 +153,9 @@ class StatusTable:
         append each report not seen before to the history (marked `source`:
         ``"push"``, or ``"pull"`` for what recovery fetched), and return the ids
         taken: every id of `reports` the table can hold, changed or not (an older or
-        duplicate report needs no retry either).
+        duplicate report needs no retry either).  With ``source="pull"`` every row
+        taken counts as changed now, moved or not, so that `pending` asks about it
+        again only after its `older_than`.
 
         Commits before returning, unless the connection is inside a transaction the
         caller opened: then it joins it, and the caller commits.  The rule is applied
@@ -164,10 +166,11 @@ class StatusTable:
         """
         log = _log(source)
         dialect = dialect_of(connection)
+        reports = tuple(reports)
         taken, rows = rows_of(dialect, reports)
         if rows:
             with dialect.transaction(connection, write=True) as cursor:
-                dialect.write(cursor, self._names, rows, log)
+                store(dialect, cursor, self._names, reports, taken, rows, log, None)
         return frozenset(taken)
 
     def update(
@@ -223,7 +226,7 @@ class StatusTable:
         which costs a statement more).
         """
         return _receive.receive(
-            self,
+            self._names,
             connection,
             body,
             format=format,
