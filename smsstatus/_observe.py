@@ -33,24 +33,54 @@ class Document:
 
     `batch` is None when the document was refused (400), too large (413) or the
     database failed before anything was decoded; `taken` holds the acknowledged ids
-    (kept bad items' ids included).  `arrived` is the wall clock (``time.time()``) at
-    the start, for the lag between a report's own time and its arrival; `seconds`
-    the time the path took, by the monotonic clock."""
+    (kept bad items' ids included).  `format` is the one the document was read as:
+    the one asked for, else the one its first character says, None when neither
+    tells.  `size` counts the body's bytes (a `str` as UTF-8); `body` is None when
+    it was never read (an adapter's 413 on the declared length).  `arrived` is the
+    wall clock (``time.time()``) at the start, for the lag between a report's own
+    time and its arrival and for a span's start; `seconds` the time the path took,
+    by the monotonic clock."""
 
     format: Format | None
     code: int
     size: int
-    body: Body = attrs.field(repr=False)
+    body: Body | None = attrs.field(repr=False)
     batch: Batch | None
     taken: tuple[int, ...]
     arrived: float
     seconds: float
 
     @property
+    def reports(self) -> int:
+        """The document's valid reports (0 when nothing was decoded)."""
+        return 0 if self.batch is None else len(self.batch.reports)
+
+    @property
+    def rejected(self) -> int:
+        """The document's per-item errors (`ReportError`)."""
+        return 0 if self.batch is None else len(self.batch.errors)
+
+    @property
     def sha256(self) -> str:
-        """The hex digest of the body as received (computed on demand)."""
-        data = self.body.encode("utf-8") if isinstance(self.body, str) else self.body
-        return hashlib.sha256(data).hexdigest()
+        """The hex digest of the body as received (computed on demand); "" when the
+        body was never read."""
+        if self.body is None:
+            return ""
+        return hashlib.sha256(_as_bytes(self.body)).hexdigest()
+
+
+def _as_bytes(body: Body) -> bytes | bytearray | memoryview:
+    # "surrogatepass": a str with a lone surrogate (refused by the decoder) still
+    # has a size and a digest.
+    return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+
+
+def _size(body: Body | None) -> int:
+    if body is None:
+        return 0
+    if isinstance(body, memoryview):
+        return body.nbytes
+    return len(_as_bytes(body))
 
 
 #: The registered sinks, in registration order.  Append a callable to add one.
@@ -67,17 +97,19 @@ class Watch:
     def done(
         self,
         *,
-        body: Body,
+        body: Body | None,
         format: Format | None,
         code: int,
         batch: Batch | None = None,
         taken: tuple[int, ...] = (),
+        size: int | None = None,
     ) -> None:
-        """Hand the answered document to every sink."""
+        """Hand the answered document to every sink.  `size` is needed only when
+        `body` is None (an adapter that refused a declared length unread)."""
         document = Document(
             format=format,
             code=code,
-            size=len(body),
+            size=_size(body) if size is None else size,
             body=body,
             batch=batch,
             taken=taken,

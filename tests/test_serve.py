@@ -197,6 +197,20 @@ def test_it_receives_both_formats_and_answers_each_route(
     assert (health.status, health.body) == (200, b"ok\n")
     assert server.request("POST", "/healthz", b"").status == 405
 
+    # The metrics are the server's, whichever worker answered what: ten more
+    # deliveries on ten connections, spread over both workers by the kernel.
+    for id_sms in range(10):
+        report = StatusReport(id_sms=id_sms, time=None, state=Status.SEND)
+        assert acked(server.post(encode_xml([report]))) == (id_sms,)
+    metrics = server.request("GET", "/metrics")
+    assert metrics.status == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    exposition = metrics.body.decode()
+    assert 'smsstatus_documents_total{code="200",format="xml"} 11.0' in exposition
+    assert 'smsstatus_documents_total{code="200",format="json"} 1.0' in exposition
+    assert 'smsstatus_documents_total{code="400",format="xml"} 1.0' in exposition
+    assert "smsstatus_receive_seconds_count" in exposition
+
     # The dashboard: any user name, the password being the file's first line.
     assert server.request("GET", "/dashboard").status == 401
     challenge = server.request("GET", "/dashboard").headers["www-authenticate"]
@@ -220,15 +234,15 @@ def test_it_receives_both_formats_and_answers_each_route(
         assert b"<svg" in page.body
         assert b"<script" not in page.body
 
-    metrics = server.request("GET", "/metrics")
-    assert metrics.status == 200
-    assert metrics.headers["content-type"].startswith("text/plain")
-
     assert server.stop() == 0
     log = server.logged()
     assert TOKEN not in log
     assert '"POST /statuses/*** HTTP/1.1" 200' in log
     assert '"POST /statuses/*** HTTP/1.1" 404' in log
+    # The log line of each document (smsstatus.webhook), and never the body.
+    assert log.count(" code=200 ") == 12
+    assert "format=json size=" in log
+    assert "deliver" not in log
 
 
 def test_without_a_password_file_there_is_no_dashboard_and_big_bodies_get_413(

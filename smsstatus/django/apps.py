@@ -1,5 +1,5 @@
-"""The app's configuration: label ``smsstatus``, system checks registered when
-Django is ready."""
+"""The app's configuration: label ``smsstatus``, system checks registered and the
+observability settings applied when Django is ready."""
 
 from __future__ import annotations
 
@@ -18,3 +18,6 @@ class SmsStatusConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .observe import enable_from_settings
+
+        enable_from_settings()

@@ -146,14 +146,14 @@ class Receiver:
 
     async def _statuses(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(scope, receive, self._limits.max_bytes)
-        if body is None:
+        if isinstance(body, int):
             seen = watch()
-            if seen is not None:
-                seen.done(body=b"", format=None, code=413)
+            if seen is not None:  # a document too, for the metrics and the log
+                seen.done(body=None, format=None, code=413, size=body)
             await _answer(send, 413)
             return
-        if isinstance(body, _Gone):
-            return
+        if body is None:
+            return  # the sender went away
         client = scope.get("client")
         remote = client[0] if client else None
 
@@ -238,28 +238,25 @@ class Receiver:
 _ROUTES = {"/healthz": "healthz", "/metrics": "metrics", "/dashboard": "dashboard"}
 
 
-class _Gone:
-    """The client went away before its body was read."""
-
-
 async def _read_body(
     scope: Scope, receive: Receive, max_bytes: int
-) -> bytes | _Gone | None:
-    """The request's body; None when it is over `max_bytes` (told by its
-    Content-Length, before reading, or while reading)."""
+) -> bytes | int | None:
+    """The request's body; when it is over `max_bytes` (told by its Content-Length,
+    before reading, or while reading), its size as far as known; None when the
+    sender went away."""
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
-            return None
+            return int(value)
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return _Gone()
+            return None
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > max_bytes:
-            return None
+            return size
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

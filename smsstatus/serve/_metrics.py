@@ -5,8 +5,8 @@ Strategy.  prometheus_client's multiprocess mode: the command points
 prometheus_client, each process writes its values to its own files there, and
 ``GET /metrics`` (in whichever worker answers it) adds them up, so the counts are
 the server's, not one worker's.  The receive path's metrics are
-``smsstatus.metrics``'s (turned on here when that module is installed); the
-recovery loop's are defined here.
+``smsstatus.metrics``'s (its log line ``smsstatus.weblog``'s), turned on in each
+worker; the recovery loop's are defined here.
 """
 
 from __future__ import annotations
@@ -18,18 +18,16 @@ __all__ = ["enable", "recovery_counters"]
 
 
 def enable() -> Callable[[], tuple[str, bytes]]:
-    """Turn the receive path's metrics on in this process; return the exposition of
-    all the server's processes together (content type, body)."""
+    """Turn the receive path's metrics and log line on in this process; return the
+    exposition of all the server's processes together (content type, body)."""
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
     from prometheus_client import generate_latest as _generate
     from prometheus_client.multiprocess import MultiProcessCollector
 
-    try:
-        from smsstatus import metrics  # type: ignore[attr-defined]
-    except ImportError:  # this installation has no receive-path metrics
-        pass
-    else:
-        metrics.enable()
+    from smsstatus import metrics, weblog
+
+    metrics.enable()
+    weblog.enable()
 
     def exposition() -> tuple[str, bytes]:
         registry = CollectorRegistry()
