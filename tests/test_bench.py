@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from _postgres import Database
 
+from smsstatus.sql import StatusTable
+
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
 # The rows of the time table, and for each optional peer the package it needs.
 CASES = (
@@ -51,6 +53,8 @@ TINY = (
     "1",
     "--request-loops",
     "1",
+    "--observe-loops",
+    "2",
 )
 
 
@@ -161,7 +165,7 @@ def test_request_table_has_both_frameworks_and_formats(report: str) -> None:
 def test_every_target_gets_a_verdict(report: str) -> None:
     lines = report.split("## Targets", 1)[1].strip().splitlines()
     verdicts = [line.split(" ", 1)[0] for line in lines]
-    assert len(lines) == 14
+    assert len(lines) == 14 + len(OBSERVABILITY_VERDICTS)
     assert set(verdicts) <= {"PASS", "FAIL", "SKIP"}
     # N=1 was run, so the per-document target is judged; N=10 000 was not.
     assert verdicts[:4] == ["SKIP"] * 4
@@ -173,6 +177,46 @@ def test_every_target_gets_a_verdict(report: str) -> None:
     assert verdicts[11:13] == ["SKIP"] * 2  # memory targets are set at 100 000 items
     assert lines[13].split(" ", 1)[1].startswith("import vs pydantic: ")
     assert verdicts[13] in {"PASS", "FAIL"}
+    observed = [line.split(":", 1)[0].split(" ", 1) for line in lines[14:]]
+    assert [name for _, name in observed] == OBSERVABILITY_VERDICTS
+    judged = {"PASS", "FAIL"} if LEDGER else {"PASS", "FAIL", "SKIP"}
+    assert {verdict for verdict, _ in observed} <= judged
+    for verdict, name in observed:
+        assert (verdict == "SKIP") == name.endswith("StatusTable.receive"), name
+
+
+LEDGER = hasattr(StatusTable, "receive")
+# What the observability targets judge: metrics on each receive_batch row; on
+# StatusTable.receive each sink on each format, or each sink once (skipped) while
+# there is no ledger.
+OBSERVABILITY_VERDICTS = [
+    f"metrics on receive_batch {row}" for row in ("XML", "JSON", "JSON, tz")
+] + (
+    [
+        f"{sink} on StatusTable.receive {fmt}"
+        for sink in ("metrics", "log line", "tracing")
+        for fmt in ("XML", "JSON")
+    ]
+    if LEDGER
+    else [
+        f"{sink} on StatusTable.receive" for sink in ("metrics", "log line", "tracing")
+    ]
+)
+
+
+def test_observability_table_has_each_sink_on_each_workload(report: str) -> None:
+    header, *rows = table(
+        report, "Observability, µs per 100-status document (ratio to all off)"
+    )
+    assert header == ["workload", "off", "metrics", "tracing", "log line"]
+    expected = ["receive_batch XML", "receive_batch JSON", "receive_batch JSON, tz"]
+    if LEDGER:
+        expected += ["StatusTable.receive XML", "StatusTable.receive JSON"]
+    assert [row[0] for row in rows] == expected
+    for row in rows:
+        assert NUMBER.fullmatch(row[1]), row
+        for cell in row[2:]:
+            assert re.fullmatch(r"\d+\.\d \(\d+\.\d\d\)", cell), row
 
 
 # --- bench/store.py and bench/load.py, the storage benchmarks ---------------------
