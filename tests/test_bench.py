@@ -330,3 +330,26 @@ def test_hostile_bench_prints_every_shape_next_to_the_gateway_s_form() -> None:
     for row in rows:
         assert all(NUMBER.fullmatch(cell) for cell in row[4:]), row
         assert row[3].startswith("refused: ") or "reports" in row[3] or "ids" in row[3]
+
+
+def test_stats_bench_times_both_cases_at_every_size(database: Database) -> None:
+    report = run_bench("stats.py", database, "--sizes", "300,900", "--rounds", "1")
+    assert report.startswith("smsstatus stats benchmark: Python ")
+    name = "SQLite" if database.kind == "sqlite" else "PostgreSQL"
+    header, *rows = table(report, name)
+    assert header == ["case", "N=300", "N=900"]
+    assert [row[0] for row in rows] == ["24 hourly slices", "30 daily slices"]
+    for row in rows:
+        for cell in row[1:]:
+            figure = re.fullmatch(r"(\d+\.\d) \((\d+) counted\)", cell)
+            assert figure is not None, cell
+    # The messages are spread over 30 days: the last 24 hours hold a few of them,
+    # the 30 days nearly all.
+    daily = [int(re.findall(r"\((\d+)", cell)[0]) for cell in rows[1][1:]]
+    assert 250 <= daily[0] <= 300
+    assert 800 <= daily[1] <= 900
+    verdicts = report.split("## Targets", 1)[1].strip().splitlines()
+    if database.kind == "postgresql":
+        assert re.fullmatch(r"(PASS|FAIL) PostgreSQL, 24 hourly slices .*", verdicts[0])
+    else:
+        assert verdicts == ["(PostgreSQL not measured)"]

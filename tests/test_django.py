@@ -897,3 +897,39 @@ def test_recover_refuses_what_is_not_a_duration(aliases: set[str], text: str) ->
 
     with pytest.raises(ValueError, match="not a duration"):
         duration(text)
+
+
+# --- the dashboard (smsstatus/django/dashboard.py) -------------------------------
+
+
+def test_the_dashboard_is_for_staff_with_the_view_permission(
+    client: Client, alias: str
+) -> None:
+    from django.contrib.auth.models import Permission, User
+
+    connection = connections[alias]
+    connection.ensure_connection()
+    table = StatusTable()
+    table.create(connection.connection)
+    table.save(connection.connection, [report(1, Status.READ), report(2, Status.SEND)])
+    table.receive(connection.connection, b"<response><state")  # refused
+    url = "/admin/smsstatus/dashboard/"
+    assert client.get(url).status_code == 302  # to the login page
+    User.objects.filter(username__in=["viewer", "nobody"]).delete()
+    nobody = User.objects.create_user("nobody", password="pw", is_staff=True)
+    client.force_login(nobody)
+    assert client.get(url).status_code == 403
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_delivery"))
+    client.force_login(viewer)
+    index = client.get("/admin/smsstatus/")
+    assert index.status_code == 200
+    assert f'<a href="{url}">Delivery dashboard</a>'.encode() in index.content
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 6
+    assert "<dt>messages</dt><dd>2</dd>" in html
+    assert "<dt>delivery rate</dt><dd>50.0 %</dd>" in html
+    assert "refused #" in html
+    assert '<a href="/admin/smsstatus/">SMS delivery statuses</a>' in html

@@ -87,9 +87,9 @@ def _some_seconds(text: str) -> float:
 
 def duration(text: str) -> timedelta:
     """A duration as every command (and Django's management commands) takes it:
-    ``<n>s``, ``<n>m``, ``<n>h`` or ``<n>d``, n a whole number >= 1."""
+    ``<n>s``, ``<n>m``, ``<n>h`` or ``<n>d``, n a whole number."""
     match = _DURATION.fullmatch(text.strip())
-    if match is None or not int(match[1]):
+    if match is None:
         raise argparse.ArgumentTypeError(
             f"expected a duration such as 90s, 10m, 24h or 7d, got {text!r}"
         )

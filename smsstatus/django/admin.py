@@ -8,7 +8,11 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from .dashboard import add_to
 from .models import FINAL_STATES, Delivery, RejectedItem
+
+# The delivery dashboard at admin/smsstatus/dashboard/ (see dashboard.py).
+add_to(admin.site)
 
 
 class FinalFilter(admin.SimpleListFilter):

@@ -113,40 +113,36 @@ def _slice_of(moment: datetime, size: int) -> int:
     return int((moment - _EPOCH) // timedelta(seconds=size))
 
 
-def _class_cases(duration_below: str) -> str:
-    """``CASE`` giving the index in `TO_FINAL` of a duration, from a template of the
-    test "duration below {seconds}"."""
+def _query(
+    table: str, *, slice_of: str, duration: str, below: str, mark: str, tag: bool
+) -> str:
+    """The counting statement.  The inner query computes each row's slice and time
+    to final once (``LIMIT -1`` keeps SQLite from merging it into the outer one,
+    which would compute the duration again for each bound); the outer one classes
+    the durations (`below` tests ``took`` against ``{seconds}``) and counts."""
     cases = " ".join(
-        f"WHEN {duration_below.format(seconds=bound)} THEN {index}"
+        f"WHEN {below.format(seconds=bound)} THEN {index}"
         for index, (_, bound) in enumerate(_BOUNDS)
     )
-    return f"CASE {cases} ELSE {len(_BOUNDS)} END"
-
-
-def _query(
-    table: str, *, slice_of: str, duration_below: str, mark: str, tag: bool
-) -> str:
     return (
-        f"SELECT {slice_of} AS slice, state,"
-        f" CASE WHEN state IN ({_FINAL_STATES}) AND final_at IS NOT NULL"
-        f" THEN {_class_cases(duration_below)} END AS class, count(*)"
+        f"SELECT slice, state, CASE WHEN took IS NULL THEN NULL {cases}"
+        f" ELSE {len(_BOUNDS)} END, count(*) FROM (SELECT {slice_of} AS slice, state,"
+        f" CASE WHEN state IN ({_FINAL_STATES}) THEN {duration} END AS took"
         f" FROM {table} WHERE seen_at >= {mark} AND seen_at < {mark}"
         + (f" AND tag = {mark}" if tag else "")
-        + " GROUP BY 1, 2, 3"
+        + (" LIMIT -1" if mark == "?" else "")
+        + ") AS r GROUP BY 1, 2, 3"
     )
 
 
-# Per driver: the clock's Unix time now, the query (its parameters: the first
-# slice's start in seconds, the slice size, the range's two ends, the tag), and the
-# ends' form.
+# Per driver, with and without a tag.  The parameters: the first slice's start in
+# Unix seconds, the slice size, the range's two ends, the tag.
 _SQLITE_QUERY = {
     tag: _query(
         "{table}",
         slice_of="(CAST(strftime('%s', seen_at) AS INTEGER) - ?) / ?",
-        duration_below=(
-            "round((julianday(final_at) - julianday(seen_at)) * 86400000)"
-            " < {seconds}000"
-        ),
+        duration="round((julianday(final_at) - julianday(seen_at)) * 86400000)",
+        below="took < {seconds}000",
         mark="?",
         tag=tag,
     )
@@ -156,7 +152,8 @@ _POSTGRESQL_QUERY = {
     tag: _query(
         "{table}",
         slice_of="floor((extract(epoch FROM seen_at) - %s) / %s)::bigint",
-        duration_below="final_at - seen_at < interval '{seconds} seconds'",
+        duration="final_at - seen_at",
+        below="took < interval '{seconds} seconds'",
         mark="%s",
         tag=tag,
     )
