@@ -14,6 +14,7 @@ benchmarks in ``bench/`` use this module as well.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -125,3 +126,64 @@ class Database:
         import psycopg
 
         return psycopg.connect(self.target, options=f"-c search_path={self.schema}")
+
+
+class Restartable:
+    """A throwaway PostgreSQL server a test stops and starts (`restartable_server`)."""
+
+    def __init__(
+        self, run: Any, programs: dict[str, Path], data: Path, log: Path, options: str
+    ) -> None:
+        self._run, self._programs = run, programs
+        self._data, self._log, self._options = data, log, options
+
+    def stop(self) -> None:
+        """Stop the server at once (``-m fast``: connections are cut)."""
+        self._run(
+            self._programs["pg_ctl"], "-D", self._data, "-m", "fast", "-w", "stop"
+        )
+
+    def start(self) -> None:
+        """Start it again, on the same socket."""
+        self._run(
+            self._programs["pg_ctl"], "-D", self._data, "-l", self._log, "-w",
+            "-o", self._options, "start",
+        )  # fmt: skip
+
+
+@contextmanager
+def restartable_server() -> Iterator[tuple[str, Restartable]]:
+    """`throwaway_server`, for one test that stops and starts it: yields its
+    connection string and a `Restartable`."""
+    programs = find_programs()
+    if programs is None:
+        raise RuntimeError(missing_reason())
+    root = Path(tempfile.mkdtemp(prefix="smsstatus-pg-"))
+    as_user: dict[str, Any] = {}
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+    options = f"-c listen_addresses='' -k {root} -c fsync=off"
+
+    def run(*argv: object) -> None:
+        subprocess.run(
+            [str(arg) for arg in argv],
+            cwd=root,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            **as_user,
+        )
+
+    server = Restartable(run, programs, root / "data", root / "server.log", options)
+    try:
+        run(programs["initdb"], "-D", root / "data", "-U", "postgres", "-A", "trust")
+        server.start()
+        try:
+            yield f"host={root} port=5432 user=postgres dbname=postgres", server
+        finally:
+            with contextlib.suppress(subprocess.CalledProcessError):
+                server.stop()  # unless the test left it stopped
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

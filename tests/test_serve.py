@@ -1,6 +1,11 @@
-"""``smsstatus serve`` and ``smsstatus recover``, run for real: the command in a
-subprocess, on 127.0.0.1 (a free port), on a SQLite file or the session's PostgreSQL
-server, spoken to over HTTP; every server is stopped by SIGTERM and must exit 0.
+"""``smsstatus serve``, run for real: the command in a subprocess, on 127.0.0.1 (a
+free port), on a SQLite file or the session's PostgreSQL server, spoken to over HTTP;
+every server is stopped by SIGTERM (or SIGINT) and must exit 0.
+
+The fault test, at the end, restarts a PostgreSQL server of its own while 32
+gateways deliver: the receiver must answer 503 while the database is gone, recover
+by itself once it is back, and, after the gateways' retries, hold every id it
+acknowledged.
 """
 
 from __future__ import annotations
@@ -21,13 +26,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import _postgres
 import attrs
 import pytest
 from _postgres import Database
 
 from smsstatus import Status, StatusReport, decode_ack, encode_xml
 from smsstatus.sql import StatusTable
-from smsstatus.testing import FakeGateway
+from smsstatus.testing import (
+    Attempt,
+    Delivery,
+    FakeGateway,
+    Gateway,
+    sample_histories,
+)
 
 TOKEN = "serve-test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 DATA = Path(__file__).parent / "data"
@@ -455,3 +467,74 @@ def test_recover_every_stores_what_the_push_dropped(
     log = server.logged()
     assert "recovery: asked 30, stored 30, unanswered 0" in log
     assert gateway.credentials.password not in log
+
+
+# --- the fault test: PostgreSQL restarted under load ---------------------------------
+
+SENDERS = 32
+OUTAGE = 2.0  # seconds the database is gone
+
+
+@pytest.fixture
+def restartable() -> Iterator[tuple[_postgres.Database, _postgres.Restartable]]:
+    """A PostgreSQL server of this test's own, which it may stop and start."""
+    reason = _postgres.missing_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
+        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
+    with _postgres.restartable_server() as (conninfo, server):
+        yield _postgres.Database("postgresql", conninfo, "public"), server
+
+
+def test_a_database_restart_under_load_loses_nothing_acknowledged(
+    restartable: tuple[_postgres.Database, _postgres.Restartable],
+    start: Callable[..., Server],
+) -> None:
+    database, postgresql = restartable
+    server = start(url_of(database), "--workers", "2")
+    histories = sample_histories(3000, seed=22)
+    shares = [histories.reports[n::SENDERS] for n in range(SENDERS)]
+    url = f"http://127.0.0.1:{server.port}/statuses/{TOKEN}"
+    deliveries: list[Delivery] = []
+    statuses: list[int | None] = []
+    first_ack = threading.Event()
+
+    def attempted(attempt: Attempt) -> None:
+        statuses.append(attempt.status)
+        if attempt.acknowledged:
+            first_ack.set()
+
+    def send(n: int) -> None:
+        # Retries 1.5 s apart: the five attempts outlast the outage.
+        gateway = Gateway("xml", batch_size=10, shuffle=True, seed=n, pause=1.5)
+        deliveries.append(gateway.deliver_http(url, shares[n], on_attempt=attempted))
+
+    senders = [threading.Thread(target=send, args=(n,)) for n in range(SENDERS)]
+    for sender in senders:
+        sender.start()
+    assert first_ack.wait(30)
+    postgresql.stop()
+    gone = server.request("GET", "/healthz")
+    time.sleep(OUTAGE)
+    postgresql.start()
+    for sender in senders:
+        sender.join(120)
+    assert server.stop() == 0
+
+    assert gone.status == 503
+    assert 503 in statuses  # the deliveries met the outage
+    assert len(deliveries) == SENDERS
+    acknowledged = frozenset().union(*(d.acknowledged for d in deliveries))
+    lost = frozenset().union(*(d.lost for d in deliveries))
+    assert lost == set()  # the receiver came back within the gateway's retries
+    assert acknowledged == histories.latest.keys()
+    connection = database.connect()
+    try:
+        stored = StatusTable().load(connection, acknowledged)
+    finally:
+        connection.close()
+    assert stored.keys() == acknowledged
+    assert all(
+        stored[i].state is report.state for i, report in histories.latest.items()
+    )
