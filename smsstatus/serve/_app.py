@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hmac
 import logging
 import threading
@@ -58,9 +59,9 @@ class Receiver:
     `settings` says where the ledger is and how to read documents; the token comes
     from the environment variable ``SMSSTATUS_TOKEN`` (checked here: `ValueError`
     when missing or shorter than 32 characters).  Routes: ``POST
-    /statuses/<token>``, ``GET /healthz``, ``GET /metrics`` (when `metrics` is
-    given: a callable returning the exposition's content type and bytes) and ``GET
-    /dashboard`` (when the settings name a password file).
+    /statuses/<token>``, ``GET /healthz``, ``GET /metrics`` (`metrics` returns the
+    exposition's content type and bytes) and ``GET /dashboard`` (when the settings
+    name a password file).
     """
 
     def __init__(
@@ -68,7 +69,7 @@ class Receiver:
         settings: Settings,
         *,
         token: str | None,
-        metrics: Callable[[], tuple[str, bytes]] | None = None,
+        metrics: Callable[[], tuple[str, bytes]],
     ) -> None:
         self._token = check_token(token)
         self._settings = settings
@@ -108,10 +109,8 @@ class Receiver:
     def _close(self) -> None:
         connection, self._local.connection = self._local.connection, None
         if connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken one may fail to close
                 connection.close()
-            except Exception:  # a connection that broke may fail to close too
-                logger.debug("closing a broken connection failed", exc_info=True)
 
     async def _database(self, job: Callable[[Any], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -195,9 +194,6 @@ class Receiver:
         await _answer(send, 200, b"ok\n")
 
     async def _metrics_page(self, send: Send) -> None:
-        if self._metrics is None:
-            await _answer(send, 404)
-            return
         content_type, data = self._metrics()
         await _answer(send, 200, data, content_type=content_type.encode("latin-1"))
 
