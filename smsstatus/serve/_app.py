@@ -6,12 +6,11 @@ request path stays as short as the server allows.  The event loop only moves byt
 (reading a body, however slowly its sender writes, holds no database connection);
 everything that touches the database runs in the worker's database threads (one on
 SQLite, four on PostgreSQL), each owning one connection, opened on first use and
-reopened after any failure, so a restarted
-PostgreSQL server costs the requests made while it was gone (503, the gateway
-retries) and nothing after.  A delivery is decoded and stored by
-`StatusTable.receive`; the worker answers what it returns, or 503 with
-``Retry-After`` when it raised.  The token is checked before the body is read, in
-constant time, and a wrong one is 404, as for any unknown path.
+reopened after any failure, so a restarted PostgreSQL server costs the requests made
+while it was gone (503, the gateway retries) and nothing after.  A delivery is
+decoded and stored by `StatusTable.receive`; the worker answers what it returns, or
+503 with ``Retry-After`` when it raised.  The token is checked before the body is
+read, in constant time, and a wrong one is 404, as for any unknown path.
 """
 
 from __future__ import annotations
@@ -92,11 +91,11 @@ class Receiver:
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
 
-    # --- the database thread ----------------------------------------------------
+    # --- the database threads ---------------------------------------------------
 
     def _with_connection(self, job: Callable[[Any], T]) -> T:
-        """Run `job` on the worker's connection (in the database thread); after any
-        failure the connection is closed, so the next job opens a fresh one."""
+        """Run `job` on this database thread's connection; after any failure the
+        connection is closed, so the next job opens a fresh one."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._local.connection = connect(self._settings.db)
@@ -108,9 +107,8 @@ class Receiver:
 
     def _close(self) -> None:
         connection, self._local.connection = self._local.connection, None
-        if connection is not None:
-            with contextlib.suppress(Exception):  # a broken one may fail to close
-                connection.close()
+        with contextlib.suppress(Exception):  # a broken one may fail to close
+            connection.close()
 
     async def _database(self, job: Callable[[Any], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -181,10 +179,9 @@ class Receiver:
         query = f"SELECT 1 FROM {self._table.name} LIMIT 1"
 
         def read(connection: Any) -> None:
-            try:
-                connection.execute(query).fetchall()
-            finally:
-                connection.rollback()  # psycopg opened a transaction: leave none
+            # No transaction is left open: sqlite3 opens none for a SELECT, and
+            # the PostgreSQL connection is in autocommit mode.
+            connection.execute(query).fetchall()
 
         try:
             await asyncio.wait_for(self._database(read), _HEALTH_TIMEOUT)
