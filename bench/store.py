@@ -17,6 +17,11 @@ Strategy.  The same documents go through these cases, side by side in one proces
   report supersedes it;
 - ``batch``: `receive_batch` + `StatusTable.save`, one transaction per document and
   a statement per chunk of rows;
+- ``no ledger`` and ``ledger`` (the ledger's target, issue 19), on documents of
+  whole message histories (each message's statuses together, a fifth of them
+  twice): ``no ledger`` is `receive_batch` + `StatusTable.save` on a table without
+  history (0.2's write: the latest rows alone), ``ledger`` is `StatusTable.receive`
+  (the latest rows, the history, the webhook row, in one transaction);
 - ``SQLite floor`` (SQLite only): the statements ``batch`` runs, on rows built
   before the clock starts: no decoding, no Python work per status, one transaction
   per document: what the database engine itself costs.  The per-report handler's
@@ -35,12 +40,14 @@ furthest-along status sent.
 The output is Markdown tables, a line with the ceiling the SQLite floor sets on the
 ratio, then one PASS / FAIL line per target of issue 8: batch at least 20 times the
 per-report handler on both databases, and batch on PostgreSQL at least 20 000
-statuses/s with 1 000-status documents.
+statuses/s with 1 000-status documents; and of issue 19: the ledger costs at most
+1.2 times the time a status of no ledger on PostgreSQL, 1.35 times on SQLite.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -53,12 +60,22 @@ from _storage import Database, databases, machine, statuses, versions
 import smsstatus
 from smsstatus import StatusReport, encode_xml
 from smsstatus.sql import StatusTable
-from smsstatus.sql._table import _dialect, _holdable
+from smsstatus.sql._dialect import Log, dialect_of
+from smsstatus.sql._rows import rows_of
+from smsstatus.testing import sample_histories
 
 BIG_DOCUMENT = 1000
 FLOOR = "SQLite floor: save's statements, pre-built rows"
 RATIO_TARGET = 20.0
 POSTGRESQL_TARGET = 20_000.0
+NO_LEDGER = "no ledger (0.2's save), whole histories"
+LEDGER = "ledger (StatusTable.receive), whole histories"
+LEDGER_TARGETS = {"SQLite": 1.35, "PostgreSQL": 1.2}
+TABLES = tuple(
+    f"{name}{part}"
+    for name in ("smsstatus_delivery", "ledger")
+    for part in ("", "_event", "_webhook", "_rejected")
+)
 
 
 def _n(n: int) -> str:
@@ -116,11 +133,36 @@ def per_report_handler(database: Database, connection: Any) -> Callable[..., Non
     return handle
 
 
+def whole_histories(count: int, *, seed: int) -> list[StatusReport]:
+    """`count` statuses: messages' whole histories, each message's together (in its
+    own order), the messages shuffled, a fifth of the statuses sent twice."""
+    rng = random.Random(seed)
+    messages: dict[int, list[StatusReport]] = {}
+    for report in sample_histories(count, seed=seed).reports:
+        messages.setdefault(report.id_sms, []).append(report)
+    histories = list(messages.values())
+    rng.shuffle(histories)
+    sent = []
+    for history in histories:
+        for report in history:
+            sent += [report, report] if rng.random() < 0.2 else [report]
+    return sent[:count]
+
+
+def furthest(sent: list[StatusReport]) -> dict[int, StatusReport]:
+    expected: dict[int, StatusReport] = {}
+    for report in sent:
+        if report.supersedes(expected.get(report.id_sms)):
+            expected[report.id_sms] = report
+    return expected
+
+
 def measure(
     database: Database, sent: list[StatusReport], expected: dict[int, Any], args: Any
 ) -> dict[str, list[float]]:
     """Statuses per second of each case, one figure per round."""
-    table = StatusTable()
+    table = StatusTable(history=False)
+    ledger = StatusTable("ledger")
     connection = database.connect()
     handler = per_report_handler(database, connection)
     small = [
@@ -131,6 +173,12 @@ def measure(
         encode_xml(sent[i : i + BIG_DOCUMENT])
         for i in range(0, len(sent), BIG_DOCUMENT)
     ]
+    histories = whole_histories(len(sent), seed=len(sent))
+    whole = [
+        encode_xml(histories[i : i + args.document])
+        for i in range(0, len(histories), args.document)
+    ]
+    distinct = len(set(histories))
 
     def save(reports: tuple[StatusReport, ...]) -> frozenset[int]:
         return table.save(connection, reports)
@@ -141,53 +189,87 @@ def measure(
     def acknowledged(ack: smsstatus.Ack) -> None:
         assert ack.status == 200
 
-    # case: (what it is given, one per document; what it runs on each; whether it
-    # stores, so that the table is checked after it)
-    runs: dict[str, tuple[list[Any], Callable[[Any], None], bool]] = {
-        "decode only": (small, decode_only, False),
+    # case: (what it is given, one per document; what it runs on each; the rows it
+    # must leave, or None)
+    runs: dict[str, tuple[list[Any], Callable[[Any], None], Any]] = {
+        "decode only": (small, decode_only, None),
         "per-report handler": (
             small,
             lambda body: acknowledged(smsstatus.receive(body, handler)),
-            True,
+            expected,
         ),
         "batch": (
             small,
             lambda body: acknowledged(smsstatus.receive_batch(body, save)),
-            True,
+            expected,
         ),
         f"batch, {_n(BIG_DOCUMENT)}-status documents": (
             big,
             lambda body: acknowledged(smsstatus.receive_batch(body, save)),
-            True,
+            expected,
         ),
     }
     if database.kind == "sqlite":
         # The rows and statements of `StatusTable.save` itself (private names: the
         # floor must be exactly the database's share of the batch case).
-        dialect = _dialect(connection)
+        dialect = dialect_of(connection)
         prebuilt = [
-            _holdable(dialect, smsstatus.decode(body).reports)[1] for body in small
+            rows_of(dialect, smsstatus.decode(body).reports)[1] for body in small
         ]
+        log = Log("push")
 
         def floor(rows: list[Any]) -> None:
             with dialect.transaction(connection, write=True) as cursor:
-                dialect.insert(cursor, table._upsert, rows)
+                dialect.write(cursor, table._names, rows, log)
 
-        runs[FLOOR] = (prebuilt, floor, True)
-    figures: dict[str, list[float]] = {case: [] for case in runs}
+        runs[FLOOR] = (prebuilt, floor, expected)
+
+    def reset() -> None:
+        for name in TABLES:
+            connection.execute(f"DROP TABLE IF EXISTS {name}")
+        connection.commit()
+        table.create(connection)
+        ledger.create(connection)
+
+    def check(case: str, rows: dict[int, StatusReport], on: StatusTable) -> None:
+        if on.load(connection, rows) != rows:
+            sys.exit(f"{case} on {database.kind}: the table is not exact")
+
+    figures: dict[str, list[float]] = {case: [] for case in [*runs, NO_LEDGER, LEDGER]}
     try:
         for _ in range(args.rounds):
-            for case, (documents, run, stores) in runs.items():
-                connection.execute("DROP TABLE IF EXISTS smsstatus_delivery")
-                connection.commit()
-                table.create(connection)
+            for case, (documents, run, rows) in runs.items():
+                reset()
                 started = time.perf_counter()
                 for document in documents:
                     run(document)
                 elapsed = time.perf_counter() - started
                 figures[case].append(len(sent) / elapsed)
-                if stores and table.load(connection, expected) != expected:
-                    sys.exit(f"{case} on {database.kind}: the table is not exact")
+                if rows is not None:
+                    check(case, rows, table)
+            # Ledger and no ledger take turns, a document each, so that whatever
+            # else the machine does weighs on both alike.
+            reset()
+            spent = [0.0, 0.0]
+            for document in whole:
+                started = time.perf_counter()
+                acknowledged(smsstatus.receive_batch(document, save))
+                middle = time.perf_counter()
+                acknowledged(ledger.receive(connection, document))
+                spent[0] += middle - started
+                spent[1] += time.perf_counter() - middle
+            figures[NO_LEDGER].append(len(histories) / spent[0])
+            figures[LEDGER].append(len(histories) / spent[1])
+            check(NO_LEDGER, furthest(histories), table)
+            check(LEDGER, furthest(histories), ledger)
+            (events,) = connection.execute(
+                "SELECT count(*) FROM ledger_event"
+            ).fetchone()
+            connection.commit()
+            if events != distinct:
+                sys.exit(
+                    f"{LEDGER} on {database.kind}: {events} events, not {distinct}"
+                )
     finally:
         connection.close()
     return figures
@@ -242,6 +324,16 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {name} | " + " | ".join(f"{ratios[name, n]:.1f}" for n in sizes) + " |"
         )
+    print("\n## Ledger / no ledger, time a status (issue 19)\n")
+    print("| database | " + " | ".join(f"N={_n(n)}" for n in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    costs = {}
+    for name in names.values():
+        for n in sizes:
+            costs[name, n] = results[name, NO_LEDGER, n] / results[name, LEDGER, n]
+        print(
+            f"| {name} | " + " | ".join(f"{costs[name, n]:.2f}" for n in sizes) + " |"
+        )
     for name in names.values():
         if (name, FLOOR, sizes[0]) in results:
             per_report = {n: results[name, "per-report handler", n] for n in sizes}
@@ -275,6 +367,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"{rate:.0f} statuses/s (target >= {POSTGRESQL_TARGET:.0f})",
                 )
             )
+    for (name, n), cost in costs.items():
+        target = LEDGER_TARGETS[name.split()[0]]
+        verdicts.append(
+            (
+                cost <= target,
+                f"{name}, N={_n(n)}: the ledger costs {cost:.2f}x no ledger "
+                f"a status (target <= {target}x)",
+            )
+        )
     for passed, text in verdicts:
         print(("PASS " if passed else "FAIL ") + text)
     return 1 if args.check and not all(passed for passed, _ in verdicts) else 0

@@ -253,6 +253,8 @@ def test_store_bench_reports_every_case(database: Database) -> None:
         "batch",
         "batch, 1 000-status documents",
         *(floor if database.kind == "sqlite" else []),
+        "no ledger (0.2's save), whole histories",
+        "ledger (StatusTable.receive), whole histories",
     ]
     for row in rows:
         assert all(re.fullmatch(r"\d+", cell) and int(cell) > 0 for cell in row[2:])
@@ -266,8 +268,12 @@ def test_store_bench_reports_every_case(database: Database) -> None:
         re.MULTILINE,
     )
     assert (ceiling is not None) == (database.kind == "sqlite"), report
+    header, *rows = table(report, "Ledger / no ledger, time a status (issue 19)")
+    assert header == ["database", "N=30", "N=60"]
+    assert len(rows) == 1
+    assert all(NUMBER.fullmatch(cell) for cell in rows[0][1:]), rows
     verdicts = report.split("## Targets", 1)[1].strip().splitlines()
-    assert len(verdicts) == (4 if database.kind == "postgresql" else 2)
+    assert len(verdicts) == (6 if database.kind == "postgresql" else 4)
     assert all(line.split(" ", 1)[0] in {"PASS", "FAIL"} for line in verdicts)
 
 

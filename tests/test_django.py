@@ -628,6 +628,10 @@ def test_the_migration_makes_the_table_statustable_creates(alias: str) -> None:
         "sms",
         "viber",
         "changed_at",
+        "sent_at",
+        "tag",
+        "seen_at",
+        "final_at",
     ]
 
 

@@ -177,7 +177,7 @@ def stats(
     tag: str | None = None,
 ) -> list[Bucket]:
     """`StatusTable.stats` for the table named `table` (see there)."""
-    from ._table import _dialect
+    from ._dialect import dialect_of as _dialect
 
     size = _check(bucket, since, until)
     dialect = _dialect(connection)  # TypeError for a connection of another driver
@@ -232,7 +232,7 @@ def stats(
 def pending_count(connection: Any, table: str, *, older_than: timedelta) -> int:
     """How many ids `StatusTable.pending` would list (not final, no change for
     `older_than`), counted by the database."""
-    from ._table import _dialect
+    from ._dialect import dialect_of as _dialect
 
     dialect = _dialect(connection)
     if _is_sqlite(connection):

@@ -42,7 +42,7 @@ def connect(url: str, *, create: bool = False) -> Any:
     """A DB-API connection to the database at `url` (see the module), for
     `StatusTable`.  Raises `DatabaseUnavailable` when it cannot be opened."""
     if url.startswith(_SQLITE):
-        from ._table import connect_sqlite
+        from ._sqlite import connect_sqlite
 
         path = url[len(_SQLITE) :]
         if not path or not (create or os.path.isfile(path)):
