@@ -136,6 +136,10 @@ def test_svg_writes_the_chart(
             "bucket must divide a day",
         ),
         (
+            ["--db", "sqlite:///ledger.sqlite3", "--since", "999999d"],
+            "--since goes back before the year 1",
+        ),
+        (
             ["--db", "postgresql://me:secret@127.0.0.1:1/x?connect_timeout=2"],
             "postgresql://me:***@127.0.0.1:1/x?connect_timeout=2: ",
         ),

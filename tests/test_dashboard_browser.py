@@ -84,6 +84,10 @@ def fill(path: Path) -> int:
                     f"UPDATE {table.name} SET final_at = ? WHERE id_sms = ?",
                     (at.strftime("%Y-%m-%d %H:%M:%S.%f"), report.id_sms),
                 )
+    # And each row last changed with its last status, not when it was stored.
+    connection.execute(
+        f"UPDATE {table.name} SET changed_at = COALESCE(final_at, seen_at)"
+    )
     connection.commit()
     # Something refused and something rejected, for the list of problems.
     table.receive(connection, b"<response><state", remote="127.0.0.1")
@@ -130,13 +134,15 @@ def site() -> Iterator[tuple[str, int]]:
     run("shell", "-c", USERS.format(password=PASSWORD))
     busy = fill(database)
     port = free_port()
-    server = subprocess.Popen(
-        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
-        cwd=EXAMPLE,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = directory / "runserver.log"
+    with log.open("wb") as errors:
+        server = subprocess.Popen(
+            [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
+            cwd=EXAMPLE,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -144,7 +150,7 @@ def site() -> Iterator[tuple[str, int]]:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                assert server.poll() is None, server.stderr and server.stderr.read()
+                assert server.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "runserver did not start"
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}", busy
@@ -193,12 +199,15 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 def log_in(browser: Any, url: str, user: str) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
 
     browser.get(f"{url}/admin/login/")
     browser.find_element(By.NAME, "username").send_keys(user)
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert "/admin/login/" not in browser.current_url
+    WebDriverWait(browser, 30).until(
+        lambda driver: "/admin/login/" not in driver.current_url
+    )
 
 
 def requested_hosts(browser: Any) -> set[str]:
@@ -225,8 +234,9 @@ def test_the_dashboard_draws_its_charts_offline(
     log_in(browser, url, "viewer")
     browser.get(f"{url}/admin/smsstatus/")
     browser.get_log("performance")  # from here on: the dashboard's requests only
-    browser.find_element(By.LINK_TEXT, "Delivery dashboard").click()
-    assert urlsplit(browser.current_url).path == "/admin/smsstatus/dashboard/"
+    link = browser.find_element(By.LINK_TEXT, "Delivery dashboard")
+    assert urlsplit(link.get_attribute("href")).path == "/admin/smsstatus/dashboard/"
+    browser.get(link.get_attribute("href"))
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.smsstatus-chart")
     assert len(charts) == 6
     for chart in charts:
@@ -255,7 +265,10 @@ def test_the_dashboard_draws_its_charts_offline(
     assert links
     assert all(link.startswith(f"{url}/admin/smsstatus/") for link in links)
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1100, height)
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1100, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
     shot = tmp_path / "dashboard.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000

@@ -15,8 +15,8 @@ import attrs
 import pytest
 from _postgres import Database
 
-from smsstatus import Status
-from smsstatus.sql import Bucket, StatusTable
+from smsstatus import Status, StatusReport
+from smsstatus.sql import Bucket, Sent, StatusTable
 from smsstatus.sql._stats import TO_FINAL
 
 UTC = timezone.utc
@@ -39,21 +39,8 @@ def is_sqlite(connection: Any) -> bool:
 
 
 def ledger(connection: Any) -> StatusTable:
-    """The ledger's table with the columns `stats` reads."""
     table = StatusTable()
     table.create(connection)
-    cursor = connection.execute(f"SELECT * FROM {table.name} WHERE 1 = 0")
-    have = {column[0] for column in cursor.description}
-    time_type = "datetime" if is_sqlite(connection) else "timestamp with time zone"
-    for column, kind in [
-        ("sent_at", time_type),
-        ("tag", "varchar(64)"),
-        ("seen_at", time_type),
-        ("final_at", time_type),
-    ]:
-        if column not in have:
-            connection.execute(f"ALTER TABLE {table.name} ADD COLUMN {column} {kind}")
-    connection.commit()
     return table
 
 
@@ -346,3 +333,57 @@ def test_the_figures_are_a_snapshot_while_others_write(database: Database) -> No
 def test_a_connection_of_another_kind_is_refused() -> None:
     with pytest.raises(TypeError, match="sqlite3"):
         StatusTable().stats(object(), since=DAY0, until=DAY0)
+
+
+def test_postgresql_classes_to_the_microsecond(postgresql_database: Database) -> None:
+    connection = postgresql_database.connect()
+    try:
+        table = ledger(connection)
+        edge = DAY0 + timedelta(hours=1)
+        micro = timedelta(microseconds=1)
+        rows = [
+            Row(1, edge - micro, Status.READ, edge - micro + timedelta(seconds=10)),
+            Row(2, edge, Status.READ, edge + timedelta(seconds=10) - micro),
+            Row(3, edge + micro, Status.EXPIRED, edge + timedelta(hours=24, seconds=1)),
+            Row(4, edge, Status.EXPIRED, edge + timedelta(hours=24) - micro),
+        ]
+        insert(connection, table, rows)
+        buckets = table.stats(connection, since=DAY0, until=edge)
+        assert figures(buckets) == recount(rows, DAY0, edge, timedelta(hours=1))
+        assert [b.messages for b in buckets] == [1, 3]
+        assert dict(buckets[0].to_final)["30s"] == 1
+        assert {k: n for k, n in buckets[1].to_final.items() if n} == {
+            "10s": 1,
+            "24h": 1,
+            "more": 1,
+        }
+    finally:
+        connection.close()
+
+
+def test_first_seen_is_the_registration_else_the_first_status(
+    connection: Any,
+) -> None:
+    table = ledger(connection)
+    now = datetime.now(UTC)
+    sent = now - timedelta(hours=5)
+    table.register(connection, [Sent(1, sent_at=sent, tag="a"), Sent(3, tag="a")])
+    table.save(
+        connection,
+        [
+            StatusReport(1, time=None, state=Status.READ),
+            StatusReport(2, time=None, state=Status.DELIVER),
+        ],
+    )
+    buckets = table.stats(connection, since=now - timedelta(hours=6))
+    seen = {b.start: b for b in buckets if b.messages}
+    assert len(seen) <= 2  # 1 five hours ago; 2 and 3 now (or just before)
+    first = seen[sent.replace(minute=0, second=0, microsecond=0)]
+    assert first.messages == 1
+    assert first.states[Status.READ] == 1
+    # First final is when the read status arrived: about five hours after.
+    assert first.to_final["6h"] == 1
+    assert sum(b.states[Status.SEND] for b in buckets) == 1  # 3: registered only
+    assert sum(b.states[Status.DELIVER] for b in buckets) == 1
+    tagged = table.stats(connection, since=now - timedelta(hours=6), tag="a")
+    assert sum(b.messages for b in tagged) == 2

@@ -30,7 +30,13 @@ never from the command line."""
 def _open_ledger(url: str) -> None:
     """Create the ledger's tables at `url` (idempotent), or refuse with one line."""
     from smsstatus.sql import StatusTable
-    from smsstatus.sql._url import DatabaseUnavailable, connect, driver_error, redacted
+    from smsstatus.sql._url import (
+        DatabaseUnavailable,
+        connect,
+        driver_error,
+        first_line,
+        redacted,
+    )
 
     try:
         connection = connect(url, create=True)
@@ -39,9 +45,9 @@ def _open_ledger(url: str) -> None:
     try:
         StatusTable().create(connection)
     except driver_error(connection) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        where = redacted(url)
         raise _Refused(
-            f"cannot create the tables in {redacted(url)}: {reason}"
+            f"cannot create the tables in {where}: {first_line(exc)}"
         ) from None
     finally:
         connection.close()

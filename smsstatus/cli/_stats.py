@@ -8,6 +8,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TextIO
 
 from smsstatus.sql import Bucket, StatusTable
+from smsstatus.sql._url import (
+    DatabaseUnavailable,
+    connect,
+    driver_error,
+    first_line,
+    redacted,
+)
 
 from ._args import _Refused, duration
 
@@ -43,9 +50,10 @@ def _print_table(buckets: list[Bucket], out: TextIO) -> None:
 
 
 def _stats_command(args: argparse.Namespace, out: TextIO) -> int:
-    from smsstatus.sql._url import DatabaseUnavailable, connect, driver_error, redacted
-
-    since = datetime.now(timezone.utc) - args.since
+    try:
+        since = datetime.now(timezone.utc) - args.since
+    except OverflowError:
+        raise _Refused(f"--since goes back before the year 1: {args.since}") from None
     try:
         connection = connect(args.db)
     except DatabaseUnavailable as exc:
@@ -57,8 +65,7 @@ def _stats_command(args: argparse.Namespace, out: TextIO) -> int:
     except ValueError as exc:
         raise _Refused(str(exc)) from None
     except driver_error(connection) as exc:
-        reason = (str(exc).strip().splitlines() or ["database error"])[0]
-        raise _Refused(f"{redacted(args.db)}: {reason}") from None
+        raise _Refused(f"{redacted(args.db)}: {first_line(exc)}") from None
     finally:
         connection.close()
     if args.svg:

@@ -250,6 +250,15 @@ class StatusTable:
             found = dialect.select(cursor, self._names, wanted)
         return {row[0]: report_of(dialect, *row) for row in found}
 
+    def pending(
+        self, connection: Any, older_than: timedelta, *, limit: int | None = None
+    ) -> list[int]:
+        """The ids whose state is not final and whose row has not changed for at
+        least `older_than` by the database's clock (registered messages never heard
+        of included): what recovery should ask the gateway about.  The oldest last
+        change first, at most `limit` of them (None: all)."""
+        return _ledger.pending(self._names, connection, older_than, limit)
+
     def stats(
         self,
         connection: Any,
@@ -269,17 +278,13 @@ class StatusTable:
         rows, even while others write.
         """
         return _stats.stats(
-            connection, self.name, since=since, until=until, bucket=bucket, tag=tag
+            connection,
+            self._names.latest,
+            since=since,
+            until=until,
+            bucket=bucket,
+            tag=tag,
         )
-
-    def pending(
-        self, connection: Any, older_than: timedelta, *, limit: int | None = None
-    ) -> list[int]:
-        """The ids whose state is not final and whose row has not changed for at
-        least `older_than` by the database's clock (registered messages never heard
-        of included): what recovery should ask the gateway about.  The oldest last
-        change first, at most `limit` of them (None: all)."""
-        return _ledger.pending(self._names, connection, older_than, limit)
 
     def history(self, connection: Any, id_sms: int) -> list[Event]:
         """The statuses message `id_sms` went through, each distinct report once:

@@ -18,7 +18,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["DatabaseUnavailable", "connect", "driver_error", "redacted"]
+__all__ = ["DatabaseUnavailable", "connect", "driver_error", "first_line", "redacted"]
 
 _SQLITE = "sqlite:///"
 _POSTGRESQL = ("postgresql://", "postgres://")
@@ -64,9 +64,8 @@ def connect(url: str, *, create: bool = False) -> Any:
         try:
             return psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
-            # psycopg's message may quote the conninfo; keep its first line only,
-            # without anything that looks like the password.
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            # psycopg's message may quote the conninfo: never its password.
+            reason = first_line(exc)
             password = urlsplit(url).password
             if password:
                 reason = reason.replace(password, "***")
@@ -75,6 +74,11 @@ def connect(url: str, *, create: bool = False) -> Any:
         f"{redacted(url)}: not a database URL (sqlite:///relative/path, "
         "sqlite:////absolute/path or postgresql://...)"
     )
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a driver's message, for a one-line message of ours."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def driver_error(connection: Any) -> type[Exception]:
