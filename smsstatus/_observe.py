@@ -2,15 +2,14 @@
 sinks fed from here, never woven through `receive` themselves.
 
 Strategy.  Every path that answers a status document (`receive`, `receive_batch`,
-their async forms, `StatusTable.receive`, and an adapter that answers 413 before
-decoding) calls `watch` once before it decodes and `Watch.done` once with the
-answer.  With no sink registered (the default) `watch` returns None after one test
-of a global list, and the paths skip everything else: turned off costs nothing
-measurable and imports nothing.  A sink is a callable taking a `Document`; it must
-not raise (one that does is logged and the answer goes out all the same), and it
-runs in the request, so it must be cheap.  ``smsstatus.metrics``,
-``smsstatus.tracing`` and the log line each add one sink; a fourth is one small
-module.
+their async forms, `StatusTable.receive`) calls `watch` once before it decodes and
+`Watch.done` once with the answer; an adapter that answers 413 without reading the
+body calls `unread`.  With no sink registered (the default) the paths skip all of it
+after one test of a global list: turned off costs nothing measurable and imports
+nothing.  A sink is a callable taking a `Document`; it must not raise (one that
+does is logged and the answer goes out all the same), and it runs in the request,
+so it must be cheap.  ``smsstatus.metrics``, ``smsstatus.tracing`` and
+``smsstatus.weblog`` each add one sink; a fourth is one small module.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import attrs
 from ._body import Body
 from ._model import Batch, Format
 
-__all__ = ["SINKS", "Document", "Watch", "watch"]
+__all__ = ["SINKS", "Document", "Watch", "unread", "watch"]
 
 
 @attrs.frozen
@@ -133,3 +132,13 @@ def watch() -> Watch | None:
     if not SINKS:
         return None
     return Watch(arrived=time.time(), started=time.perf_counter())
+
+
+def unread(*, code: int, size: int) -> None:
+    """For an adapter that answers without reading the body (413 on a declared
+    length over the limit): hand the sinks a document of `size` bytes, never
+    decoded, answered `code`."""
+    if SINKS:
+        Watch(arrived=time.time(), started=time.perf_counter()).done(
+            body=None, size=size, format=None, code=code
+        )

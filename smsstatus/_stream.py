@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["read_at_most"]
+__all__ = ["read_at_most", "read_up_to"]
 
 _PIECE = 64 * 1024
 
@@ -21,10 +21,16 @@ class _Readable(Protocol):
 def read_at_most(stream: _Readable, limit: int) -> bytes | None:
     """The rest of `stream`, or None as soon as it proves longer than `limit` bytes
     (having read at most ``limit + 1`` of them)."""
+    body = read_up_to(stream, limit + 1)
+    return None if len(body) > limit else body
+
+
+def read_up_to(stream: _Readable, count: int) -> bytes:
+    """The rest of `stream`, but no more than its next `count` bytes."""
     body = bytearray()
-    while len(body) <= limit:
-        piece = stream.read(min(_PIECE, limit + 1 - len(body)))
+    while len(body) < count:
+        piece = stream.read(min(_PIECE, count - len(body)))
         if not piece:
-            return bytes(body)
+            break
         body += piece
-    return None
+    return bytes(body)

@@ -4,7 +4,7 @@ The gateway cannot sign its requests, so the URL it posts to carries a secret
 (``.../statuses/<token>``).  Strategy: refuse to run with a token that is guessable
 (empty or shorter than `MIN_TOKEN_LENGTH`), compare in constant time
 (`hmac.compare_digest` on the UTF-8 bytes: a near miss costs as long as a far one),
-and keep the token out of access logs, which every server writes with the full URL.
+and keep the token out of the logs, where every server writes the full URL.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ MIN_TOKEN_LENGTH = 32
 # The path segment after /statuses/, up to the next slash, query, blank or quote.
 # Compiled by `re` on first use (and cached there), not at import.
 _SEGMENT = r"(/statuses/)[^/?#\s\"']+"
+_STATUSES = "/statuses/"
 
 
 def check_token(token: object, *, setting: str = "SMSSTATUS_TOKEN") -> str:
@@ -53,31 +54,59 @@ def token_matches(given: str, expected: str) -> bool:
 
 class RedactToken:
     """A logging filter that replaces the path segment after ``/statuses/`` with
-    ``***`` in a record's message and arguments, so access logs never hold the token.
+    ``***`` in all a record shows: its message, its arguments, its traceback and its
+    stack, so that no log holds the token.
 
     It is a filter as `logging` takes one, an object with a ``filter`` method (not a
     `logging.Filter` subclass, so that ``import smsstatus`` need not import `logging`):
     ``addFilter`` and `logging.config.dictConfig` (``"()": "smsstatus.RedactToken"``)
     accept it.
 
-    Attach it to the handler (or logger) of the server's access log:
-    ``gunicorn.access``, ``uvicorn.access``, ``django.server`` (runserver) or
-    ``werkzeug`` (Flask's development server).  See the manual's Django, Flask and
-    FastAPI pages for each server's recipe.
+    Attach it to the handlers every server log goes through (gunicorn's
+    ``console`` and ``error_console``), or to the loggers that write the path:
+    ``uvicorn.access``, ``uvicorn.error`` and ``uvicorn.asgi``; ``django.server``
+    and ``django.request``; ``werkzeug`` and a Flask app's ``app.logger``.  See
+    the manual's Django, Flask and FastAPI pages for each server's recipe.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Redact the token in `record`'s message and arguments; keep the record."""
+        """Redact the token in `record`'s message, arguments, traceback and stack;
+        keep the record."""
         if isinstance(record.msg, str):
-            record.msg = _redact(record.msg)
+            record.msg = _redact_text(record.msg)
         # Arguments are redacted one by one, not merged into the message: access-log
         # formatters (uvicorn's) read them by position, gunicorn's by name.
         if isinstance(record.args, dict):
             record.args = {key: _redact(v) for key, v in record.args.items()}
         elif isinstance(record.args, tuple):
             record.args = tuple(_redact(v) for v in record.args)
+        if record.exc_info and not record.exc_text:
+            # Formatted here, as a handler's Formatter would, which then uses this
+            # text: an exception's message may quote the URL (gunicorn logs the
+            # traceback of a request whose worker was aborted).
+            import logging
+
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = _redact_text(record.stack_info)
         return True
 
 
+def _redact_text(text: str) -> str:
+    return re.sub(_SEGMENT, r"\1***", text)
+
+
 def _redact(value: object) -> object:
-    return re.sub(_SEGMENT, r"\1***", value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return _redact_text(value)
+    if value is None or isinstance(value, int | float):
+        return value  # kept as it is, for a %d or %f
+    # Any other object is shown with str() or repr(): a dict (uvicorn's trace of
+    # the ASGI scope), bytes.  Only one that shows a token is replaced, by its text.
+    try:
+        text = str(value)
+    except Exception:  # a filter must not fail the logging call
+        return value  # (the handler, formatting it, reports the failure)
+    return _redact_text(text) if _STATUSES in text else value

@@ -39,10 +39,11 @@ _SECONDS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 
 _REPORTS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000)
 # A status usually comes back within seconds to minutes; an expiry after a day or
 # more; a status recovered by polling may be weeks late.
-_NO_TIME = timedelta(0)
 _MINUTE, _HOUR, _DAY = 60, 3600, 86_400
 _LAG = (1, 5, 15, 30, _MINUTE, 2 * _MINUTE, 5 * _MINUTE, 10 * _MINUTE, 30 * _MINUTE,
         _HOUR, 3 * _HOUR, 6 * _HOUR, _DAY, 2 * _DAY, 7 * _DAY)  # fmt: skip
+_NO_TIME = timedelta(0)
+_seconds = timedelta.total_seconds
 
 
 class _Metrics:
@@ -124,15 +125,18 @@ def _lags(arrived: float, reports: Sequence[StatusReport]) -> list[float]:
     # A decoded document's times are all naive or all in the caller's zone: the
     # first says which.
     first = next((t for report in reports if (t := report.time) is not None), None)
-    if first is None or first.tzinfo is None:
+    zone = None if first is None else first.tzinfo
+    if zone is None or zone.utcoffset(first) is None:
         return []
-    # Within one zone, a difference is that of the wall clocks (no offset looked
-    # up), and the two offsets correct it: 40% less than `timestamp()` a report.
-    zone = first.tzinfo
+    # Within one zone, a difference is that of the wall clocks, and the two
+    # offsets correct it; the zone's own `utcoffset` is called directly, at a
+    # fifth of the cost of `datetime.utcoffset` (and `timestamp()` costs three
+    # times this whole line).
+    offset_of = zone.utcoffset
     now = datetime.fromtimestamp(arrived, zone)
-    offset = now.utcoffset() or _NO_TIME
+    base = _seconds(offset_of(now) or _NO_TIME)
     return [
-        (now - time + ((time.utcoffset() or _NO_TIME) - offset)).total_seconds()
+        _seconds(now - time + (offset_of(time) or _NO_TIME)) - base
         if time.tzinfo is zone
         else arrived - time.timestamp()
         for report in reports
@@ -189,13 +193,11 @@ class _Buckets:
             return
         values.sort()
         start = 0
-        for index, bound in enumerate(self._bounds):
+        for bucket, bound in zip(self._buckets, self._bounds, strict=True):
             end = bisect_right(values, bound, start)
             if end > start:
-                self._buckets[index].inc(end - start)
+                bucket.inc(end - start)
                 start = end
-                if start == len(values):
-                    break
         self._sum.inc(sum(values[bisect_left(values, 0.0) :]))
 
 

@@ -147,6 +147,27 @@ def test_an_unreachable_gateway_exits_2(gateway: FakeGateway, capsys: Any) -> No
     assert err.endswith("/xml/state.php: HTTP 503 (try again later)\n")
 
 
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_items_echoing_the_credentials_print_redacted(
+    gateway: FakeGateway, capsys: Any, output: list[str]
+) -> None:
+    # A 200 answer whose second item repeats the request's credentials: an error
+    # item, printed with its raw text, in which they show as ***.
+    echo = {"id_sms": 12, "error": "bad", "login": "shop", "password": SECRET}
+    body = json.dumps([{"id_sms": 11, "state": "read"}, echo]).encode()
+    gateway.misbehave("answer", body=body)
+    status, out, _ = run(
+        capsys, "--base-url", gateway.url, "--format", "json", *output, "11", "12"
+    )
+    assert status == 1
+    raw = (
+        out.split("raw: ")[-1]
+        if output == []
+        else json.loads(out.splitlines()[-1])["raw"]
+    )
+    assert json.loads(raw) == {**echo, "login": "***", "password": "***"}
+
+
 def test_ids_must_be_numbers(capsys: Any) -> None:
     with pytest.raises(SystemExit) as info:
         main(["pull", "eleven"])

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _raw_server import RawServer, dripping
 
 import smsstatus
 from smsstatus import Format, ReportError, StatusReport
@@ -193,6 +194,35 @@ def test_replay_to_a_server_that_is_down_gives_up_at_once_with_2(
     )
 
 
+def test_replay_timeout_bounds_each_post_as_a_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An answer dripped a byte every 0.1 s: each read well within --timeout, the
+    # whole answer (5 s) far past it.
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n<response/>\n"
+    path = write_payload(tmp_path, sample_payload(1, seed=1))
+    with RawServer(dripping(answer), every=0.1) as server:
+        started = time.monotonic()
+        args = ["replay", server.url, path, "--timeout", "1", "--attempts", "1"]
+        assert main(args) == 2
+        elapsed = time.monotonic() - started
+    assert 1 <= elapsed < 2
+    assert capsys.readouterr().err.endswith(": transport error: timed out\n")
+
+
+def test_replay_reads_no_more_of_an_answer_than_a_document_can_be(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    size = 4 * smsstatus.Limits().max_bytes
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size
+    path = write_payload(tmp_path, sample_payload(1, seed=1))
+    with RawServer([head, *[b" " * (1 << 20)] * (size >> 20)]) as server:
+        assert main(["replay", server.url, path, "--attempts", "1"]) == 1
+    assert "over the limit of 16777216" in capsys.readouterr().out
+    # What the kernel's buffers took beyond the limit is all the server could send.
+    assert server.sent < size // 2
+
+
 def replay_through(send: Send, monkeypatch: pytest.MonkeyPatch) -> None:
     """Makes ``replay`` post through `send` instead of HTTP, whatever the URL."""
     monkeypatch.setattr("smsstatus.cli._replay._http_sender", lambda url, timeout: send)
@@ -259,8 +289,11 @@ def test_replay_is_1_when_the_server_answers_errors(
     ("args", "message"),
     [
         (["replay", "http://127.0.0.1:9/", "MISSING"], "cannot read MISSING"),
-        (["replay", "ftp://127.0.0.1/", "PAYLOAD"], "url must start with http"),
+        (["replay", "ftp://127.0.0.1/", "PAYLOAD"], "must be an http:// or https://"),
         (["replay", "http://127.0.0.1:9/", "EMPTY"], "body is empty"),
+        # URLs urllib would take and fail on half-way, with a UnicodeError.
+        (["replay", "http://127.0.0.1/\u00fc", "PAYLOAD"], "beyond ASCII in its path"),
+        (["replay", f"http://{'a' * 64}/", "PAYLOAD"], "host name DNS cannot hold"),
     ],
 )
 def test_replay_refusals_exit_2(
@@ -277,6 +310,7 @@ def test_replay_refusals_exit_2(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("smsstatus: ")
+    assert captured.err.count("\n") == 1  # one line, no traceback
     assert message in captured.err
 
 

@@ -66,3 +66,31 @@ def test_each_setting_enables_its_sink() -> None:
         "imported": ["opentelemetry"],
     }
     assert ready(SMSSTATUS_WEBLOG=True) == {"sinks": ["_log"], "imported": []}
+
+
+def test_the_settings_read_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same function as `ready()` calls, on settings of the test's own.
+    import types
+
+    from smsstatus import metrics, tracing, weblog
+    from smsstatus._observe import SINKS
+    from smsstatus.django import observe
+
+    saved = list(SINKS)
+    try:
+        SINKS.clear()
+        monkeypatch.setattr(observe, "settings", types.SimpleNamespace())
+        observe.enable_from_settings()
+        assert SINKS == []
+        monkeypatch.setattr(
+            observe,
+            "settings",
+            types.SimpleNamespace(
+                SMSSTATUS_METRICS=True, SMSSTATUS_TRACING=True, SMSSTATUS_WEBLOG=True
+            ),
+        )
+        observe.enable_from_settings()
+        registered = list(SINKS)
+        assert registered == [metrics._METRICS, tracing._SPANS, weblog._log]
+    finally:
+        SINKS[:] = saved

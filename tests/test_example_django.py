@@ -129,12 +129,14 @@ class Gunicorn:
         )
         listener.close()
         self.access_log: str | None = None
+        self.error_log = ""
 
     def stop(self) -> str:
-        """Stops the server (once); its access log."""
+        """Stops the server (once); its access log (its error log is then in
+        `error_log`)."""
         if self.access_log is None:
             self.process.terminate()
-            self.access_log = self.process.communicate(timeout=60)[0]
+            self.access_log, self.error_log = self.process.communicate(timeout=60)
         return self.access_log
 
 
@@ -235,6 +237,43 @@ def test_chunked_requests_bad_items_and_the_redacted_access_log(
     log = gunicorn.stop()
     assert TOKEN not in log
     assert len(re.findall(r"POST /sms/statuses/\*\*\*/? ", log)) == 2, log
+
+
+def test_a_worker_killed_mid_request_leaves_the_token_out_of_both_logs(
+    tmp_path: Path,
+) -> None:
+    # A request whose body stops coming: gunicorn aborts its worker after the
+    # timeout, and logs the request's URL with the traceback in its error log.
+    env = {
+        **os.environ,
+        "SMSSTATUS_TOKEN": TOKEN,
+        "SMSSTATUS_DATABASE": str(tmp_path / "statuses.sqlite3"),
+        "PYTHONPATH": str(EXAMPLE),
+    }
+    migrated = run([sys.executable, "manage.py", "migrate"], env)
+    assert migrated.returncode == 0, migrated.stderr
+    server = Gunicorn(env, EXAMPLE, "--workers", "1", "--timeout", "2")
+    try:
+        wait_until_serving(server)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as c:
+            c.sendall(
+                f"POST /sms/statuses/{TOKEN} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: text/xml\r\nContent-Length: 1000\r\n\r\n"
+                "<response>".encode()
+            )
+            assert c.recv(100).startswith(b"HTTP/1.1 500 ")  # once aborted
+        # The server goes on, with a new worker: a request that fails in Django.
+        with closing(connection(server)) as c:
+            c.request("POST", f"/sms/statuses/{TOKEN}", body=b"<response>")
+            assert c.getresponse().status == 400
+    finally:
+        access_log = server.stop()
+    error_log = server.error_log
+    assert "WORKER TIMEOUT" in error_log
+    assert "Error handling request POST /sms/statuses/***\nTraceback" in error_log
+    assert TOKEN not in error_log
+    assert TOKEN not in access_log
+    assert "POST /sms/statuses/*** " in access_log
 
 
 # --- a new project, the documented way -------------------------------------------

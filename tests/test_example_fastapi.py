@@ -11,6 +11,8 @@ import socket
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -118,20 +120,48 @@ def test_under_uvicorn_a_disordered_delivery_arrives_whole(
     assert stored(database, ids) == moscow
 
 
-def test_the_documented_uvicorn_log_filter_hides_the_token(
+UVICORN_LOGGERS = [
+    logging.getLogger(name)
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn.asgi")
+]
+
+
+def failing_mid_request(app: Any) -> Any:
+    """`app`, except that a request with the header ``x-fail`` fails after reading
+    its body's first piece, with an error quoting its path (as some do)."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (b"x-fail", b"1") in scope["headers"]:
+            await receive()
+            raise RuntimeError(f"cannot store what came to {scope['path']}")
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def test_the_documented_uvicorn_log_filters_hide_the_token_in_every_log(
     database: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (snippet,) = python_blocks("docs/fastapi.md", 'getLogger("uvicorn.access")')
-    access = logging.getLogger("uvicorn.access")
-    access.filters.clear()  # the example's own, added when it was imported
+    (snippet,) = python_blocks("docs/fastapi.md", "RedactToken")
+    for logger in UVICORN_LOGGERS:
+        logger.filters.clear()  # the example's own, added when it was imported
     exec(compile(snippet, "docs/fastapi.md", "exec"), {})
     try:
         app = fastapi_statuses.create_app(token=TOKEN, database=str(database))
-        with serving(app, log_level="info") as url:
+        with serving(failing_mid_request(app), log_level="trace") as url:
             body = smsstatus.encode_xml(sample_reports(3, seed=1))
             assert Gateway().deliver_http(url, body).lost == set()
+            request = urllib.request.Request(url, body, headers={"x-fail": "1"})
+            with pytest.raises(urllib.error.HTTPError) as failed:
+                urllib.request.urlopen(request, timeout=30)
+            with failed.value as answer:
+                assert answer.code == 500
     finally:
-        access.filters.clear()
+        for logger in UVICORN_LOGGERS:
+            logger.filters.clear()
     log = capsys.readouterr()
-    assert TOKEN not in log.out + log.err
-    assert "POST /statuses/*** HTTP/1.1" in log.out + log.err
+    logged = log.out + log.err
+    assert TOKEN not in logged
+    assert "POST /statuses/*** HTTP/1.1" in logged  # the access log
+    assert "RuntimeError: cannot store what came to /statuses/***" in logged
+    assert "'path': '/statuses/***'" in logged  # the ASGI scope, at trace level

@@ -5,6 +5,7 @@ as its README says."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from contextlib import closing
 from pathlib import Path
@@ -61,3 +62,21 @@ def test_stores_the_example_payloads(database: Path, name: str) -> None:
 def test_needs_a_token(database: Path) -> None:
     with pytest.raises(ValueError, match="SMSSTATUS_TOKEN"):
         make_app(database, token="")
+
+
+def test_a_request_that_fails_is_logged_without_the_token(
+    database: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The database goes away after start-up: the request ends in an exception,
+    # which Flask logs with the request's path on the app's logger.
+    app = make_app(database)
+    database.unlink()
+    database.mkdir()  # a directory where the file was: SQLite cannot open it
+    with caplog.at_level(logging.ERROR, app.logger.name):
+        answer = app.test_client().post(
+            f"/statuses/{TOKEN}", data=(EXAMPLES / "statuses.xml").read_bytes()
+        )
+    assert answer.status_code == 500
+    (record,) = [r for r in caplog.records if r.name == app.logger.name]
+    assert record.getMessage() == "Exception on /statuses/*** [POST]"
+    assert TOKEN not in caplog.text

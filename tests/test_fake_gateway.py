@@ -194,3 +194,35 @@ def test_a_request_without_a_readable_length_is_refused(gateway: FakeGateway) ->
         assert connection.getresponse().status == 413
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "match"),
+    [
+        ("5xx", {"status": 999}, "status must be an int from 500 to 599"),
+        ("5xx", {"status": 404}, "status must be an int from 500 to 599"),
+        ("answer", {"status": 99}, "status must be an int from 100 to 599"),
+        ("answer", {"status": "200"}, "status must be an int"),
+        ("slow", {"delay": -1}, "delay"),
+        ("slow", {"delay": float("nan")}, "delay"),
+        ("drop", {"times": 0}, "times"),
+        ("sloww", {}, "kind must be one of"),
+    ],
+)
+def test_misbehave_refuses_what_cannot_be_done(
+    gateway: FakeGateway, kind: Any, options: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        gateway.misbehave(kind, **options)
+    with pytest.raises(TypeError, match="body must be bytes"):
+        gateway.misbehave("answer", body="text")  # type: ignore[arg-type]
+    # Nothing was queued: the next request is answered as it should be.
+    status, _ = post(gateway.url + "/xml/state.php", b"")
+    assert status == 200
+
+
+def test_misbehave_sends_any_status_it_accepts(gateway: FakeGateway) -> None:
+    gateway.misbehave("5xx", status=599, body=b"odd")
+    gateway.misbehave("answer", status=299, body=b"odder")
+    assert post(gateway.url + "/xml/state.php", b"") == (599, b"odd")
+    assert post(gateway.url + "/xml/state.php", b"") == (299, b"odder")

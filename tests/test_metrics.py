@@ -10,7 +10,7 @@ import textwrap
 import threading
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -266,6 +266,23 @@ def test_status_lag_in_a_zone_with_summer_time_is_exact() -> None:
     assert lags[:2] == pytest.approx([1830, 1770], abs=1e-6)
 
 
+class _Floating(tzinfo):
+    """A zone that knows no offset: its times are naive to Python."""
+
+    def utcoffset(self, moment: datetime | None) -> None:
+        return None
+
+    def dst(self, moment: datetime | None) -> None:
+        return None
+
+
+def test_no_lag_for_times_without_an_offset() -> None:
+    at = datetime(2026, 3, 29, 1, 0, tzinfo=_Floating())
+    reports = [StatusReport(1, at, smsstatus.Status.DELIVER)]
+    assert metrics._lags(at.replace(tzinfo=timezone.utc).timestamp(), reports) == []
+    assert metrics._lags(0.0, [StatusReport(1, None, smsstatus.Status.SEND)]) == []
+
+
 def test_histograms_filled_in_bulk_equal_observed_one_by_one() -> None:
     values = [-3.0, 0.0, 0.2, 1.0, 1.0, 4.99, 5.0, 59.0, 7200.0, 10**7]
     registry = CollectorRegistry()
@@ -314,6 +331,27 @@ def test_another_prometheus_client_layout_falls_back_to_public_methods() -> None
     metrics._Counts(counter).add(("a",), 3)  # type: ignore[arg-type]
     assert histogram.calls == [("observe", 2.5), ("observe", 0.0), ("observe", 4.0)]
     assert counter.calls == [("inc", 3)]
+
+
+def test_a_document_of_bad_items_only_counts_them_rejected() -> None:
+    metrics.enable()
+    before = snapshot()
+    smsstatus.receive_batch(
+        b'[{"id_sms": "1", "time": "", "state": "lost"}]', lambda reports: None
+    )
+    changed = delta(before)
+    assert changed["smsstatus_documents_total", (("code", "200"), ("format", "json"))]
+    reports = {k: v for k, v in changed.items() if k[0] == "smsstatus_reports_total"}
+    assert reports == {
+        (
+            "smsstatus_reports_total",
+            (("format", "json"), ("outcome", "rejected"), ("state", "")),
+        ): 1
+    }
+    assert changed["smsstatus_document_reports_bucket", (("le", "1.0"),)] == 1
+    assert changed["smsstatus_document_reports_count", ()] == 1
+    assert ("smsstatus_document_reports_sum", ()) not in changed  # 0 reports
+    assert ("smsstatus_status_lag_seconds_count", ()) not in changed
 
 
 def test_a_document_never_decoded_is_counted_without_reports() -> None:

@@ -18,7 +18,7 @@ import pytest
 
 import smsstatus
 from smsstatus import Format, ReportError, StatusReport
-from smsstatus._observe import SINKS, Document, watch
+from smsstatus._observe import SINKS, Document, unread, watch
 
 XML = (
     b'<?xml version="1.0" encoding="utf-8"?>\n<response>'
@@ -211,3 +211,23 @@ def test_a_process_that_never_enables_imports_neither_package(tmp_path: Any) -> 
         check=True,
     )
     assert done.stdout == "[]\n"
+
+
+def test_an_adapter_answering_unread_hands_over_the_size_it_was_told(
+    seen: list[Document],
+) -> None:
+    unread(code=413, size=17_000_000)
+    (document,) = seen
+    assert (document.code, document.size, document.body, document.batch) == (
+        413,
+        17_000_000,
+        None,
+        None,
+    )
+    watching = watch()
+    assert watching is not None
+    watching.done(body=None, format=None, code=413)  # nor told its size
+    assert seen[1].size == 0
+    SINKS.clear()
+    unread(code=413, size=1)  # nothing watching: nothing to do
+    assert len(seen) == 2

@@ -10,16 +10,21 @@ import http.server
 import json
 import logging
 import pickle
+import re
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
 
 import pytest
+from _raw_server import RawServer, dripping
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -119,6 +124,53 @@ def test_redact_replaces_every_credential() -> None:
     text = f"login shop with {PASSWORD} failed ({PASSWORD})"
     assert BY_LOGIN.redact(text) == "login *** with *** failed (***)"
     assert BY_TOKEN.redact(f"bad key {TOKEN}") == "bad key ***"
+
+
+# Secrets that a text shows in other forms than they were given in.
+AWKWARD = ["two  spaces", "a\ttab", "Q&<>\"'Zk", "caf\u00e9 \u0436 \\"]
+
+
+def pieces(secret: str, size: int = 4) -> set[str]:
+    """Every run of `size` characters of `secret`, and of its collapsed form."""
+    collapsed = " ".join(secret.split())
+    return {
+        s[at : at + size]
+        for s in (secret, collapsed)
+        for at in range(len(s) - size + 1)
+    }
+
+
+def assert_no_piece(text: str, secret: str) -> None:
+    shown = [piece for piece in pieces(secret) if piece in text]
+    assert not shown, f"{shown} of the secret in {text!r}"
+
+
+@pytest.mark.parametrize("secret", AWKWARD)
+def test_redact_finds_a_credential_in_every_form_a_text_shows_it_in(
+    secret: str,
+) -> None:
+    credentials = Credentials(login="shop", password=secret)
+    forms = [
+        secret,
+        quoteattr(secret)[1:-1],  # the XML request's
+        xml_escape(secret),
+        json.dumps(secret)[1:-1],  # the JSON request's
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        " ".join(secret.split()),
+        " ".join(json.dumps(secret)[1:-1].split()),
+    ]
+    for form in forms:
+        redacted = credentials.redact(f"<{form}>")
+        assert redacted == "<***>", form
+
+
+@pytest.mark.parametrize("secret", [PASSWORD, *AWKWARD])
+def test_redact_takes_a_credential_cut_by_an_ellipsis(secret: str) -> None:
+    credentials = Credentials(login="shop", password=secret)
+    for at in range(1, len(secret)):
+        text = f"got <{secret[:at]}…> and <…{secret[at:]}>"
+        assert credentials.redact(text) == "got <***…> and <…***>"
 
 
 # --- state_request ----------------------------------------------------------------
@@ -548,13 +600,102 @@ def test_a_refusal_repeating_a_secret_is_redacted(gateway: Any, format: str) -> 
     assert_clean_exception(info.value)
 
 
+@pytest.mark.parametrize("format", ["xml", "json"])
+@pytest.mark.parametrize("secret", [PASSWORD, *AWKWARD])
+def test_a_refusal_text_is_redacted_before_it_is_cut_or_collapsed(
+    gateway: Any, format: str, secret: str
+) -> None:
+    # The gateway's text repeats the password as the request wrote it, then as it
+    # is, across the 200th character, where the message is cut.
+    credentials = Credentials(login="shop", password=secret)
+    request = state_request([1], credentials, format=format).body.decode()
+    if format == "xml":
+        written = re.search(r"<password value=([\"'])(.*?)\1", request)[2]  # type: ignore[index]
+    else:
+        written = re.search(r'"password": "((?:[^"\\]|\\.)*)"', request)[1]  # type: ignore[index]
+    head = f"bad request ({written}): "
+    text = head + "x" * (199 - len(head) - len(secret) // 2) + f" {secret} is wrong"
+    if format == "xml":
+        body, status = f"<error>{xml_escape(text)}</error>".encode(), 200
+    else:
+        body, status = json.dumps({"error": text}).encode(), 400
+    gateway.misbehave("answer", body=body, status=status)
+    with pytest.raises(GatewayRefused) as info:
+        fetch_states([1], credentials, base_url=gateway.url, format=format)
+    message = info.value.message
+    assert message.startswith("bad request (***): xxx")
+    assert "xxx ***" in message
+    for form in (secret, written):
+        assert_no_piece(message, form)
+
+
+@pytest.mark.parametrize("format", ["xml", "json"])
+def test_items_echoing_the_credentials_are_redacted_in_errors_repr_and_raw(
+    gateway: Any, format: str
+) -> None:
+    secret = AWKWARD[2]  # &<>"' all to escape
+    credentials = Credentials(login="shop", password=secret)
+    if format == "json":
+        echo = {"id_sms": 2, "error": "bad", "login": "shop", "password": secret}
+        body = json.dumps([{"id_sms": 1, "state": "send"}, echo]).encode()
+    else:
+        body = (
+            '<response><state id_sms="1" time="">send</state>'
+            f'<state id_sms="2" time="" password={quoteattr(secret)}>'
+            f"{xml_escape(secret)}</state></response>"
+        ).encode()
+    gateway.misbehave("answer", body=body)
+    answer = fetch_states([1, 2], credentials, base_url=gateway.url, format=format)
+    (error,) = answer.batch.errors
+    assert error.id_sms == 2
+    assert "***" in error.raw
+    for text in (repr(answer), error.raw, error.reason):
+        assert_no_piece(text, secret)
+        assert_no_piece(text, json.dumps(secret)[1:-1])
+        assert_no_piece(text, xml_escape(secret))
+    # decode_state_answer, which has no credentials, keeps the item as it came.
+    raw = decode_state_answer(body).batch.errors[0].raw
+    assert "***" not in raw
+    assert "***" in credentials.redact(raw)
+
+
+def test_fetch_states_bounds_each_request_by_the_timeout_as_a_whole() -> None:
+    # An answer dripped a byte every 0.1 s: each read well within the timeout, the
+    # whole answer (about 8 s) far past it.
+    document = encode_xml(REPORTS[:1])
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(document)
+    with RawServer(dripping(head + document), every=0.1) as server:
+        start = time.monotonic()
+        with pytest.raises(GatewayUnavailable, match=r"timed out$") as info:
+            fetch_states([1], BY_LOGIN, base_url=server.url, timeout=1.0)
+        elapsed = time.monotonic() - start
+    assert 1.0 <= elapsed < 2.0
+    assert_clean_exception(info.value)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://127.0.0.1/\u00fc",
+        f"http://{'a' * 64}.example",
+        "http://a..b",
+        "http://127.0.0.1/a b",
+    ],
+)
+def test_a_base_url_no_request_can_go_to_is_a_plain_value_error(base_url: str) -> None:
+    with pytest.raises(ValueError, match="base_url") as info:
+        fetch_states([1], BY_LOGIN, base_url=base_url)
+    assert type(info.value) is ValueError  # not a UnicodeError from half-way
+    assert_clean_exception(info.value)
+
+
 @pytest.mark.parametrize(
     ("kind", "options", "match"),
     [
         ("slow", {"delay": 3.0}, "timed out"),
         ("5xx", {}, "HTTP 503"),
         ("5xx", {"status": 500, "body": b"<html>oops</html>"}, "HTTP 500"),
-        ("5xx", {"status": 302, "body": b""}, "HTTP 302"),
+        ("answer", {"status": 302, "body": b""}, "HTTP 302"),
         ("drop", {}, "RemoteDisconnected"),
         ("truncate", {}, "broken answer"),
     ],

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 import attrs
 import pytest
+from _raw_server import RawServer, dripping
 
 import smsstatus
 from smsstatus import Format, Status, StatusReport, build_ack, encode_json, encode_xml
@@ -939,25 +941,40 @@ def test_deliver_http_counts_a_broken_answer_as_a_transport_error(
 
 
 def test_deliver_http_keeps_the_kind_of_a_transport_error() -> None:
-    errors: list[BaseException] = []
     url = f"http://127.0.0.1:{unused_port()}/"
     send = _http_sender(url, 2.0)
-    for target in (url, "http:///statuses"):  # refused; no host at all
-        try:
-            _http_sender(target, 2.0)(b"", "text/xml")
-        except OSError as exc:
-            errors.append(exc)
-    refused, hostless = errors
-    assert isinstance(refused, ConnectionRefusedError)
-    assert type(hostless) is ConnectionError
-    assert str(hostless) == "no host given"
+    with pytest.raises(ConnectionRefusedError) as info:
+        send(b"", "text/xml")
+    refused = info.value
     (attempt,) = Gateway(attempts=1).deliver(send, reports(1)).attempts
     assert attempt.error == f"transport error: {refused}"
 
 
-def test_deliver_http_needs_an_http_url() -> None:
-    with pytest.raises(ValueError, match="url must start with http"):
-        Gateway().deliver_http("localhost:8000/statuses", reports(1))
+UNUSABLE_URLS = {
+    "localhost:8000/statuses": "must be an http:// or https:// address",
+    "http:///statuses": "must be an http:// or https:// address",
+    "http://127.0.0.1/\u00fc": "beyond ASCII in its path or query",
+    "http://127.0.0.1/a b": "blank or control character",
+    f"http://{'a' * 64}.example/": "host name DNS cannot hold",
+    "http://a..b/": "host name DNS cannot hold",
+    "http://127.0.0.1:99999/": "is not a URL",
+    "http://[::1/": "is not a URL",
+}
+
+
+@pytest.mark.parametrize("timeout", [0, -1, None, float("inf"), float("nan")])
+def test_deliver_http_refuses_a_timeout_that_is_no_number_of_seconds(
+    timeout: object,
+) -> None:
+    with pytest.raises(ValueError, match="timeout must be a number of seconds"):
+        Gateway().deliver_http("http://127.0.0.1:9/", reports(1), timeout=timeout)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("url", UNUSABLE_URLS)
+def test_deliver_http_refuses_a_url_no_request_can_go_to(url: str) -> None:
+    with pytest.raises(ValueError, match=UNUSABLE_URLS[url]) as info:
+        Gateway().deliver_http(url, reports(1))
+    assert type(info.value) is ValueError  # not a UnicodeError from half-way
 
 
 # --- the documentation's examples ------------------------------------------------
@@ -988,3 +1005,32 @@ def test_the_documented_examples_pass(example: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
     assert "failed" not in result.stdout
+
+
+# --- deliver_http's bounds -----------------------------------------------------------
+
+
+def test_deliver_http_bounds_each_post_by_the_timeout_as_a_whole() -> None:
+    # An acknowledgement dripped a byte every 0.1 s: each read well within the
+    # timeout, the whole answer (6 s) far past it.
+    ack = build_ack(reports(1), "xml").body
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(ack), ack)
+    with RawServer(dripping(answer), every=0.1) as server:
+        start = time.monotonic()
+        delivery = Gateway(attempts=1).deliver_http(server.url, reports(1), timeout=1)
+        elapsed = time.monotonic() - start
+    (attempt,) = delivery.attempts
+    assert attempt.error == "transport error: timed out"
+    assert 1 <= elapsed < 2
+
+
+def test_deliver_http_reads_no_more_of_an_answer_than_a_document_can_be() -> None:
+    size = 4 * smsstatus.Limits().max_bytes
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size
+    with RawServer([head, *[b" " * (1 << 20)] * (size >> 20)]) as server:
+        delivery = Gateway(attempts=1).deliver_http(server.url, reports(1), timeout=30)
+    (attempt,) = delivery.attempts
+    assert attempt.error is not None
+    assert "over the limit of 16777216" in attempt.error
+    # What the kernel's buffers took beyond the limit is all the server could send.
+    assert server.sent < size // 2

@@ -98,6 +98,60 @@ def test_redacts_the_token_in_named_arguments_and_in_the_message() -> None:
     assert line == "GET /statuses/*** 404\n"
 
 
+def test_redacts_the_token_in_a_traceback_and_a_stack() -> None:
+    # gunicorn's error log when a worker is aborted mid-request: the message, and
+    # an exception whose text quotes the URL.
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RedactToken())
+    logger = logging.getLogger("test.redact.traceback")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        try:
+            raise RuntimeError(f"cannot handle /sms/statuses/{TOKEN}")
+        except RuntimeError:
+            logger.exception("Error handling request %s", f"/sms/statuses/{TOKEN}")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    log = out.getvalue()
+    assert TOKEN not in log
+    assert "Error handling request /sms/statuses/***\nTraceback" in log
+    assert "RuntimeError: cannot handle /sms/statuses/***" in log
+
+
+def test_redacts_the_token_in_a_formatted_traceback_and_a_stack() -> None:
+    record = logging.LogRecord("x", logging.ERROR, "f", 1, "failed", None, None)
+    record.exc_text = f'File "v.py", in post\nKeyError: "/statuses/{TOKEN}"'
+    record.stack_info = f"Stack:\n  handle('/statuses/{TOKEN}/')"
+    assert RedactToken().filter(record) is True
+    assert record.exc_text == 'File "v.py", in post\nKeyError: "/statuses/***"'
+    assert record.stack_info == "Stack:\n  handle('/statuses/***/')"
+
+
+def test_redacts_the_token_in_arguments_that_are_not_text() -> None:
+    # uvicorn's trace of each ASGI scope, a dict; a path as bytes.
+    scope = {"path": f"/statuses/{TOKEN}", "raw_path": f"/statuses/{TOKEN}".encode()}
+    line = log_through_filter("test.redact.objects", "%s [%d] %s", scope, 7, b"ok")
+    assert TOKEN not in line
+    assert line.endswith(
+        "'path': '/statuses/***', 'raw_path': b'/statuses/***'} [7] b'ok'\n"
+    )
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_an_argument_that_cannot_be_shown_is_left_to_the_handler() -> None:
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "%s", (Unprintable(),), None)
+    assert RedactToken().filter(record) is True
+    assert isinstance(record.args, tuple)
+    assert isinstance(record.args[0], Unprintable)
+
+
 def test_leaves_other_records_alone() -> None:
     record = logging.LogRecord(
         "x", logging.INFO, "f", 1, "%s %d", ("/other/a", 3), None

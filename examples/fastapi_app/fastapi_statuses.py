@@ -23,8 +23,11 @@ from fastapi import FastAPI
 import smsstatus.fastapi
 from smsstatus.sql import StatusTable, connect_sqlite
 
-# uvicorn's access log shows each request's path: show the token as ***.
-logging.getLogger("uvicorn.access").addFilter(smsstatus.RedactToken())
+# uvicorn's logs show the request's path (the access log in each line, the error
+# log in a traceback that quotes it, the ASGI messages at --log-level trace): show
+# the token as ***.
+for name in ("uvicorn.access", "uvicorn.error", "uvicorn.asgi"):
+    logging.getLogger(name).addFilter(smsstatus.RedactToken())
 
 
 def create_app(

@@ -32,6 +32,9 @@ logging.getLogger("werkzeug").addFilter(smsstatus.RedactToken())
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """The application factory (``flask --app flask_statuses run`` calls it)."""
     app = Flask(__name__)
+    # Flask logs an exception a request ends in with the request's path: show the
+    # token as *** there too.
+    app.logger.addFilter(smsstatus.RedactToken())
     app.config.from_mapping(
         SMSSTATUS_TOKEN=os.environ.get("SMSSTATUS_TOKEN", ""),
         SMSSTATUS_DATABASE=os.environ.get("SMSSTATUS_DATABASE", "statuses.sqlite3"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
@@ -42,6 +42,7 @@ __all__ = [
     "Detail",
     "GatewayRefused",
     "GatewayUnavailable",
+    "decode_redacted",
     "decode_state_answer",
 ]
 
@@ -101,31 +102,76 @@ def decode_state_answer(
     ``time``).  A document that cannot be read raises a `DecodeError`; the gateway's
     own error document raises `GatewayRefused`.
     """
+    return decode_redacted(body, None, format=format, tz=tz, limits=limits)
+
+
+def decode_redacted(
+    body: Body,
+    redact: Callable[[str], str] | None,
+    *,
+    format: Format | str | None = None,
+    tz: tzinfo | None = None,
+    limits: Limits | None = None,
+) -> Answer:
+    """`decode_state_answer`, with `redact` applied to every text the answer gives
+    (`Credentials.redact`, for `fetch_states`): a refusal's text whole, before it is
+    made one line and cut, and each bad item's reason and raw text."""
     limits = limits or DEFAULT_LIMITS
     chosen = None if format is None else parse_format(format)
     data, sniffed = opened(body, limits)
     chosen = chosen or sniffed
     if chosen is Format.JSON:
-        return _read_json_answer(data, tz, limits)
-    if chosen is Format.XML:
-        refusal = _xml_refusal(data, limits)
-        if refusal is not None:
-            raise GatewayRefused(refusal)
-    return Answer(decode(data, format=chosen, tz=tz, limits=limits))
+        try:
+            answer = _read_json_answer(data, tz, limits)
+        except _Refusal as refusal:
+            text = _message(refusal.value, redact)
+        else:
+            return _redacted(answer, redact)
+    else:
+        found = _xml_refusal(data, limits)
+        if found is None:
+            batch = decode(data, format=chosen, tz=tz, limits=limits)
+            return _redacted(Answer(batch), redact)
+        text = _message(found, redact)
+    # Raised here, outside the except block, so that it carries no chain.
+    raise GatewayRefused(text)
 
 
-def _message(value: Any) -> str:
-    # One line, of a bounded length: the text is shown and logged as it is.
+class _Refusal(Exception):
+    """The gateway's JSON error document; `value` is its error, as it came."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+
+def _message(value: Any, redact: Callable[[str], str] | None) -> str:
+    # Redacted first, while whole, so that no cut and no collapsed blank hides a
+    # credential from `redact`; then one line of a bounded length, as it is shown
+    # and logged.
     text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if redact is not None:
+        text = redact(text)
     text = " ".join(text.split())
     if len(text) > _MESSAGE_CHARS:
         text = text[: _MESSAGE_CHARS - 1] + "…"
     return text or "(no error text)"
 
 
+def _redacted(answer: Answer, redact: Callable[[str], str] | None) -> Answer:
+    batch = answer.batch
+    if redact is None or not batch.errors:
+        return answer
+    errors = tuple(
+        attrs.evolve(error, reason=redact(error.reason), raw=redact(error.raw))
+        for error in batch.errors
+    )
+    return Answer(Batch(batch.format, batch.reports, errors), answer.details)
+
+
 def _xml_refusal(data: bytes, limits: Limits) -> str | None:
-    """The error text of the gateway's XML error document, or None when `data` is
-    not one (then `decode` reads it, and says what else is wrong)."""
+    """The error text of the gateway's XML error document, whole, or None when
+    `data` is not one (then `decode` reads it, and says what else is wrong)."""
     data = as_utf8(data)
     if b"<error" not in data:
         return None  # no element named error can be in it
@@ -164,7 +210,7 @@ def _xml_refusal(data: bytes, limits: Limits) -> str | None:
         return None  # `decode` refuses it again, with the same reason
     if "error" not in seen or "state" in seen:
         return None
-    return _message("".join(texts))
+    return "".join(texts)
 
 
 def _read_json_answer(data: bytes, tz: tzinfo | None, limits: Limits) -> Answer:
@@ -176,7 +222,7 @@ def _read_json_answer(data: bytes, tz: tzinfo | None, limits: Limits) -> Answer:
             f"JSON document is {type(document).__name__}, expected an array of objects"
         )
     if document and all(_is_refusal(item) for item in document):
-        raise GatewayRefused(_message(document[0]["error"]))
+        raise _Refusal(document[0]["error"])
     if len(document) > limits.max_reports:
         raise PayloadTooLarge(
             f"{len(document)} items, over the limit of {limits.max_reports}"

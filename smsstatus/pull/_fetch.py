@@ -2,13 +2,15 @@
 
 Strategy.  Every argument is checked and every request body written before the first
 byte goes out, so a mistake costs no request.  Then one POST per chunk of ids, through
-an opener that verifies certificates (the default SSL context) and follows no redirect
-(a redirected POST would lose its body).  Each failure is sorted into one of three
-exceptions, and each is raised *outside* the ``except`` block that caught the cause:
-urllib's exceptions may quote the request, which holds the credentials, so none is
-ever chained to what we raise (no ``__cause__``, no ``__context__``).  An answer is read
-with a cap of one byte over `Limits.max_bytes`, so an endless or huge answer is refused
-without being read to its end.
+the opener of `smsstatus._http`: certificates verified (the default SSL context), no
+redirect followed (a redirected POST would lose its body), `timeout` a deadline for
+each request as a whole, and the answer read up to one byte over `Limits.max_bytes`,
+so a slow, huge or endless answer is given up on without being read to its end.  Each
+failure is sorted into one of three exceptions, and each is raised *outside* the
+``except`` block that caught the cause: urllib's exceptions may quote the request,
+which holds the credentials, so none is ever chained to what we raise (no
+``__cause__``, no ``__context__``).  The answer is read with the credentials to take
+back out of every text it repeats (`decode_redacted`).
 """
 
 from __future__ import annotations
@@ -18,21 +20,25 @@ import logging
 import math
 import ssl
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from datetime import tzinfo
-from typing import Any
 
 import attrs
 
 from smsstatus._body import DEFAULT_LIMITS, parse_format
 from smsstatus._errors import DecodeError, PayloadTooLarge, SmsStatusError
+from smsstatus._http import check_url, opener, read_answer
 from smsstatus._model import Batch, Format, ReportError, StatusReport
 from smsstatus._version import __version__
 
-from ._answer import Answer, Detail, GatewayRefused, GatewayUnavailable
-from ._answer import decode_state_answer as _decode_answer
+from ._answer import (
+    Answer,
+    Detail,
+    GatewayRefused,
+    GatewayUnavailable,
+    decode_redacted,
+)
 from ._request import Credentials, StateRequest, state_request, unique_ids
 
 __all__ = ["DEFAULT_BASE_URL", "fetch_states", "merge_answers"]
@@ -42,11 +48,6 @@ DEFAULT_BASE_URL = "https://my3.webcom.mobi"
 logger = logging.getLogger("smsstatus")
 
 _USER_AGENT = f"smsstatus/{__version__}"
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # the 3xx answer then counts as a non-2xx one
 
 
 def fetch_states(
@@ -64,10 +65,13 @@ def fetch_states(
 
     `ids` (any iterable, read once) are deduplicated in their first order and sent
     `chunk_size` at a time, each POST to `base_url` (trailing ``/`` removed, its path
-    kept) plus the request's path, with `timeout` seconds for each.  The answers are
-    merged in order; ids the gateway sent without being asked are kept.
+    kept) plus the request's path, with `timeout` seconds for each, from connecting
+    to the answer's last byte.  The answers are merged in order; ids the gateway sent
+    without being asked are kept.
 
-    Arguments that cannot make a request raise `ValueError` before any is made.
+    Arguments that cannot make a request raise `ValueError` before any is made
+    (a `base_url` is checked for what a request needs: a host name that can be
+    looked up, an ASCII path without blanks).
     After that only `GatewayRefused` (the gateway's error text), `GatewayUnavailable`
     (the gateway could not be asked; try again later) and `DecodeError` (a 2xx answer
     that is not an answer document) escape.  No secret is logged or put in an
@@ -85,25 +89,16 @@ def fetch_states(
         state_request(chunk, credentials, format=chosen, detail=detail)
         for chunk in chunks
     ]
-    https = urllib.request.HTTPSHandler(context=ssl.create_default_context())
-    opener = urllib.request.build_opener(_NoRedirects(), https)
+    asker = opener(ssl.create_default_context())
     answers = []
     for chunk, request in zip(chunks, requests, strict=True):
         logger.debug("asking %s%s about %d ids", url, request.path, len(chunk))
-        answers.append(_ask(opener, url, request, timeout, tz, credentials))
+        answers.append(_ask(asker, url, request, timeout, tz, credentials))
     return merge_answers(answers, chosen)
 
 
 def _base(base_url: str) -> str:
-    try:
-        parts = urllib.parse.urlsplit(base_url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except (TypeError, ValueError, AttributeError):
-        raise ValueError(f"base_url is not a URL: {str(base_url)[:100]!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            f"base_url must be an http:// or https:// address, not {base_url[:100]!r}"
-        )
+    parts = check_url(base_url, name="base_url")
     if parts.username is not None or parts.query or parts.fragment:
         # Credentials in the URL would travel and be shown where they must not.
         raise ValueError("base_url must hold no user, query or fragment")
@@ -127,7 +122,7 @@ def merge_answers(answers: Iterable[Answer], format: Format) -> Answer:
 
 
 def _ask(
-    opener: urllib.request.OpenerDirector,
+    asker: urllib.request.OpenerDirector,
     url: str,
     request: StateRequest,
     timeout: float,
@@ -135,14 +130,15 @@ def _ask(
     credentials: Credentials,
 ) -> Answer:
     where = url + request.path
-    status, body, failure = _post(opener, where, request, timeout)
+    status, body, failure = _post(asker, where, request, timeout)
     if failure is not None:
         raise GatewayUnavailable(f"{where}: {credentials.redact(failure)}")
     refusal: SmsStatusError
     try:
-        answer = _decode_answer(body, format=request.format, tz=tz)
-    except GatewayRefused as exc:
-        refusal = GatewayRefused(credentials.redact(exc.message))
+        redact = credentials._redactor()
+        answer = decode_redacted(body, redact, format=request.format, tz=tz)
+    except GatewayRefused as exc:  # its message is redacted, and it has no chain
+        refusal = exc
     except DecodeError as exc:
         if 200 <= status < 300:
             refusal = type(exc)(f"{where}: {credentials.redact(str(exc))}")
@@ -157,46 +153,38 @@ def _ask(
 
 
 def _post(
-    opener: urllib.request.OpenerDirector,
+    asker: urllib.request.OpenerDirector,
     url: str,
     request: StateRequest,
     timeout: float,
 ) -> tuple[int, bytes, str | None]:
-    """The answer's HTTP status and body (at most one byte over the limit), or why
-    there is none: a description that quotes nothing of the request."""
+    """The answer's HTTP status and body, or why there is none: a description that
+    quotes nothing of the request."""
     outgoing = urllib.request.Request(
         url,
         data=request.body,
         method="POST",
         headers={"Content-Type": request.content_type, "User-Agent": _USER_AGENT},
     )
-    cap = DEFAULT_LIMITS.max_bytes + 1
+    limit = DEFAULT_LIMITS.max_bytes
     failure = None
     try:
-        with opener.open(outgoing, timeout=timeout) as response:
-            status, body = int(response.status), _read(response, cap)
+        with asker.open(outgoing, timeout=timeout) as response:
+            status, body = int(response.status), read_answer(response, limit)
     except urllib.error.HTTPError as error:
         with error:
             status = error.code
             try:
-                body = _read(error, cap)
-            except (OSError, http.client.HTTPException, PayloadTooLarge):
+                body = read_answer(error, limit)
+            except (OSError, http.client.HTTPException):
                 body = b""  # the status alone then says what happened
     except urllib.error.URLError as exc:
         status, body, failure = 0, b"", _describe(exc.reason)
     except (OSError, http.client.HTTPException) as exc:
         status, body, failure = 0, b"", _describe(exc)
+    if len(body) > limit and 200 <= status < 300:
+        raise PayloadTooLarge(f"the answer is over the limit of {limit} bytes")
     return status, body, failure
-
-
-def _read(response: Any, cap: int) -> bytes:
-    body = bytes(response.read(cap))
-    if len(body) >= cap:
-        raise PayloadTooLarge(f"the answer is over the limit of {cap - 1} bytes")
-    left = getattr(response, "length", None)
-    if left:  # the connection closed before Content-Length bytes came
-        raise http.client.IncompleteRead(body, left)
-    return body
 
 
 def _describe(reason: object) -> str:

@@ -4,18 +4,20 @@ Strategy.  The request documents are written here and nowhere else, the JSON sha
 (which the gateway's page leaves open: see WIRE-FORMAT.md) in one function,
 `_json_items`, so that changing it is one edit.  Secrets live only inside
 `Credentials`, whose repr hides them, and in a `StateRequest`'s body, which its repr
-leaves out; `Credentials.redact` takes them back out of any text the gateway returns.
+leaves out; `Credentials.redact` takes them back out of any text the gateway returns,
+in every form a request wrote them in or a text may show them in.
 Every argument is checked before a body is written, so a request that exists is one
 the gateway can read.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
@@ -33,6 +35,8 @@ _CONTENT_TYPES = {
 # unreadable): the C0 controls but tab, CR and LF, surrogates, U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]").search
 _MASK = "***"
+# Where a text was cut short (a refusal's text, an excerpt in a reason).
+_CUT = "…"
 
 
 def _secret(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
@@ -84,14 +88,71 @@ class Credentials:
         return {"login": str(self.login), "password": str(self.password)}
 
     def redact(self, text: str) -> str:
-        """`text` with every credential in it (login included) replaced by ``***``,
-        as written or as a JSON string writes it (an error text that is an object
-        is shown as JSON, with quotes and non-ASCII characters escaped)."""
-        values = self.fields().values()
-        forms = {*values, *(json.dumps(value)[1:-1] for value in values)}
-        for form in sorted(forms, key=len, reverse=True):
-            text = text.replace(form, _MASK)
+        """`text` with every credential in it (login included) replaced by ``***``.
+
+        Each is found in every form a request wrote it in or a text shows it in: as
+        it is, XML-escaped, JSON-escaped (with and without ``\\u`` escapes), as
+        Python's repr escapes it, and each of these with its runs of blanks made one
+        space.  Where `text` was cut short (at a ``…``), a credential's head just
+        before the cut and its tail just after are replaced too.  Redact a text
+        before cutting it, so that no cut hides a credential.
+        """
+        return self._redactor()(text)
+
+    def _redactor(self) -> Callable[[str], str]:
+        """`redact`, with the forms to look for worked out once, for many texts."""
+        forms: set[str] = set()
+        for value in self.fields().values():
+            written = {
+                value,
+                quoteattr(value)[1:-1],  # as the XML request writes it
+                escape(value),
+                json.dumps(value)[1:-1],  # as the JSON request writes it
+                json.dumps(value, ensure_ascii=False)[1:-1],
+                repr(value)[1:-1],
+            }
+            forms |= written | {" ".join(form.split()) for form in written}
+        forms.discard("")
+        # Longest first: a form holding another goes before it.
+        ordered = sorted(forms, key=len, reverse=True)
+        return functools.partial(_redact, ordered)
+
+
+def _redact(forms: list[str], text: str) -> str:
+    for form in forms:
+        text = text.replace(form, _MASK)
+    if _CUT not in text:
         return text
+    pieces = text.split(_CUT)
+    for at in range(len(pieces) - 1):
+        before, after = pieces[at], pieces[at + 1]
+        head = max(_head_ending(before, form) for form in forms)
+        tail = max(_tail_starting(after, form) for form in forms)
+        pieces[at] = before[: len(before) - head] + _MASK if head else before
+        pieces[at + 1] = _MASK + after[tail:] if tail else after
+    return _CUT.join(pieces)
+
+
+def _head_ending(text: str, form: str) -> int:
+    """The length of the longest head of `form` (not all of it) `text` ends with."""
+    window = text[max(len(text) - len(form) + 1, 0) :] if len(form) > 1 else ""
+    start = window.find(form[0])
+    while start != -1:
+        if form.startswith(window[start:]):
+            return len(window) - start
+        start = window.find(form[0], start + 1)
+    return 0
+
+
+def _tail_starting(text: str, form: str) -> int:
+    """The length of the longest tail of `form` (not all of it) `text` starts with."""
+    window = text[: len(form) - 1]
+    end = window.rfind(form[-1])
+    while end != -1:
+        if form.endswith(window[: end + 1]):
+            return end + 1
+        end = window.rfind(form[-1], 0, end)
+    return 0
 
 
 @attrs.frozen

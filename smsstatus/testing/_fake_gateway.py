@@ -17,12 +17,12 @@ so that a client's error handling meets each of them for real.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Iterable
 from decimal import Decimal
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -44,6 +44,7 @@ _NO_DATA = "POST data is missing"
 _MAX_REQUEST = 1 << 20
 
 Misbehaviour = Literal["slow", "5xx", "drop", "truncate", "answer"]
+_MISBEHAVIOURS = get_args(Misbehaviour)
 
 
 @attrs.frozen
@@ -213,13 +214,28 @@ class FakeGateway:
         """Fail the next `times` pull requests, one way:
 
         - ``"slow"``: answer correctly, but only after `delay` seconds;
-        - ``"5xx"``: answer HTTP `status` (503 unless given) with `body`;
+        - ``"5xx"``: answer HTTP `status` (503 unless given, 500 to 599) with `body`;
         - ``"drop"``: close the connection without answering;
         - ``"truncate"``: announce the answer's length, send half of it, close;
-        - ``"answer"``: answer HTTP `status` (200 unless given) with `body` as is.
+        - ``"answer"``: answer HTTP `status` (200 unless given, 100 to 599) with
+          `body` as is.
+
+        Arguments that cannot make such an answer raise `ValueError` here, not when
+        the request comes.
         """
+        if kind not in _MISBEHAVIOURS:
+            raise ValueError(f"kind must be one of {_MISBEHAVIOURS}, not {kind!r}")
         if status is None:
             status = 200 if kind == "answer" else 503
+        low = 500 if kind == "5xx" else 100
+        if type(status) is not int or not low <= status <= 599:
+            raise ValueError(f"status must be an int from {low} to 599, not {status!r}")
+        if type(times) is not int or times < 1:
+            raise ValueError(f"times must be an int >= 1, not {times!r}")
+        if not isinstance(delay, int | float) or not 0 <= delay < math.inf:
+            raise ValueError(f"delay must be a number of seconds >= 0, not {delay!r}")
+        if not isinstance(body, bytes):
+            raise TypeError(f"body must be bytes, not {type(body).__name__}")
         failure = _Failure(kind, delay, status, body)
         with self._lock:
             self._failures.extend([failure] * times)
@@ -380,7 +396,7 @@ def _handler(gateway: FakeGateway) -> type[BaseHTTPRequestHandler]:
             self._send(failure.status, "text/plain", failure.body)
 
         def _send(self, status: int, content_type: str, body: bytes) -> None:
-            self.send_response(HTTPStatus(status))
+            self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

@@ -2,7 +2,9 @@
 
 Strategy.  One delivery loop, `Gateway.deliver`, talks to the endpoint through a
 ``send(body, content_type) -> (status, answer)`` callable; `deliver_wsgi` and
-`deliver_http` only build that callable (a WSGI call in-process, a POST with urllib).
+`deliver_http` only build that callable (a WSGI call in-process, a POST with urllib,
+bounded as the pull client's are: `timeout` for the whole request, and the answer
+read up to the 16 MiB a document can be).
 The loop follows the gateway's retry rule: every status is POSTed in batches; a status
 whose id is missing from its batch's acknowledgement, or whose whole batch was answered
 with a non-2xx status, an unreadable body or a transport error (an `OSError` from
@@ -28,6 +30,7 @@ import html
 import http.client
 import io
 import json
+import math
 import random
 import re
 import sys
@@ -41,9 +44,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from smsstatus._ack import decode_ack
-from smsstatus._body import parse_format
+from smsstatus._body import DEFAULT_LIMITS, parse_format
 from smsstatus._decode import decode
 from smsstatus._errors import DecodeError
+from smsstatus._http import check_url, opener, read_answer
 from smsstatus._json import encode_json
 from smsstatus._model import Format, StatusReport
 from smsstatus._receive import _in_document_order
@@ -204,13 +208,16 @@ class Gateway:
         on_attempt: _OnAttempt | None = None,
     ) -> Delivery:
         """Deliver `reports` to a running server with real HTTP POSTs to `url`
-        (``http://`` or ``https://``).
+        (``http://`` or ``https://``; a URL no request can go to is a `ValueError`
+        before any).
 
         Redirects are not followed (they count as a non-2xx answer); a refused
-        connection, a timeout after `timeout` seconds or a broken answer is a
-        transport error.  The `OSError` behind a transport error is raised from
-        the sender as itself (`ConnectionRefusedError` for a refused connection),
-        so a `Send` wrapped around `deliver`'s can tell them apart.
+        connection, a POST not answered whole within `timeout` seconds (from
+        connecting to the answer's last byte) or a broken answer is a transport
+        error.  An answer is read up to 16 MiB, the most a document can be: a
+        longer one is an unreadable answer.  The `OSError` behind a transport error
+        is raised from the sender as itself (`ConnectionRefusedError` for a refused
+        connection), so a `Send` wrapped around `deliver`'s can tell them apart.
         """
         return self.deliver(_http_sender(url, timeout), reports, on_attempt=on_attempt)
 
@@ -400,16 +407,12 @@ def _wsgi_sender(app: WSGIApplication, path: str, host: str) -> Send:
     return send
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # The gateway POSTs to the one URL it was given; a redirect is an error answer.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def _http_sender(url: str, timeout: float) -> Send:
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"url must start with http:// or https://, not {url!r}")
-    opener = urllib.request.build_opener(_NoRedirects())
+    check_url(url)
+    if not isinstance(timeout, int | float) or not 0 < timeout < math.inf:
+        raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+    asker = opener()
+    limit = DEFAULT_LIMITS.max_bytes
 
     def send(body: bytes, content_type: str) -> tuple[int, bytes]:
         request = urllib.request.Request(
@@ -419,16 +422,17 @@ def _http_sender(url: str, timeout: float) -> Send:
             headers={"Content-Type": content_type, "User-Agent": _USER_AGENT},
         )
         try:
-            with opener.open(request, timeout=timeout) as response:
-                return int(response.status), bytes(response.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                return error.code, error.read()
+            try:
+                response, status = asker.open(request, timeout=timeout), None
+            except urllib.error.HTTPError as error:  # a non-2xx answer
+                response, status = error, error.code
+            with response:
+                return status or int(response.status), read_answer(response, limit)
         except urllib.error.URLError as exc:  # unreachable: keep just the reason
             reason = exc.reason
-            if not isinstance(reason, OSError):
-                reason = ConnectionError(str(reason))
-            raise reason from exc
+            raise (
+                reason if isinstance(reason, OSError) else ConnectionError(str(reason))
+            ) from exc
         except http.client.HTTPException as exc:  # a broken answer
             raise ConnectionError(f"broken answer: {exc!r}") from exc
 
