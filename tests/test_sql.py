@@ -740,3 +740,30 @@ def test_any_order_and_duplicates_give_the_same_table(connection, history, data)
             batch = sent[start:end]
             assert table.save(connection, batch) == {rep.id_sms for rep in batch}
         assert table.load(connection, HISTORY_IDS) == expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "time"),
+    [
+        ("Europe/Moscow", datetime(9999, 12, 31, 23, 59, 59)),
+        ("America/New_York", datetime(1, 1, 1, 0, 0, 0)),
+        ("Asia/Kolkata", datetime(1, 1, 1, 3, 0, 0, tzinfo=timezone.utc)),
+    ],
+)
+def test_load_gives_back_what_save_took_whatever_the_sessions_zone(
+    postgresql_database: Database, zone: str, time: datetime
+) -> None:
+    # Issue 23, point 6: read as a timestamptz in the session's zone, these times
+    # fall outside years 1-9999 and psycopg raised DataError.
+    connection = postgresql_database.connect()
+    try:
+        connection.execute(f"SET TimeZone TO '{zone}'")
+        connection.commit()
+        table = StatusTable()
+        table.create(connection)
+        saved = report(1, Status.READ, time)
+        assert table.save(connection, [saved]) == {1}
+        assert table.load(connection, [1]) == {1: saved}
+        assert [event.report for event in table.history(connection, 1)] == [saved]
+    finally:
+        connection.close()

@@ -96,8 +96,8 @@ def _page(
     _check_limit(limit, optional=False)
     dialect = dialect_of(connection)
     where, parameters = "", [limit]
-    if before_id is not None:
-        where, parameters = "WHERE id < %s", [min(before_id, MAX_ID + 1), limit]
+    if before_id is not None and before_id <= MAX_ID:  # else: every id is below
+        where, parameters = "WHERE id < %s", [before_id, limit]
     with dialect.transaction(connection, write=False) as cursor:
         found = dialect.execute(
             cursor,
