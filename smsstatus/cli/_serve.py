@@ -57,13 +57,13 @@ def _credentials(args: argparse.Namespace) -> Credentials:
     """The pull credentials, from the files the arguments name, else the
     environment."""
     from smsstatus.pull import Credentials
-    from smsstatus.serve._settings import first_line
+    from smsstatus.serve._settings import read_secret
 
     def read(path: str | None) -> str | None:
         if path is None:
             return None
         try:
-            return first_line(path)
+            return read_secret(path)
         except (OSError, ValueError) as exc:
             raise _Refused(f"cannot read {path}: {exc}") from None
 

@@ -106,7 +106,6 @@ def _walk(
             lambda reports: table.save(connection, reports, source="pull"),
             base_url=base_url,
             tz=tz,
-            chunk_size=page,
         )
         done = Pass(
             asked=done.asked + len(recovery.asked),

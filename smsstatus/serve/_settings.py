@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-__all__ = ["ENVIRONMENT", "Settings", "first_line"]
+__all__ = ["ENVIRONMENT", "Settings", "read_secret"]
 
 #: The environment variable that carries the settings to the workers.
 ENVIRONMENT = "SMSSTATUS_SERVE_SETTINGS"
@@ -39,7 +39,7 @@ class Settings:
         it cannot be read, `ValueError` when the line is empty)."""
         if self.dashboard_password_file is None:
             return None
-        return first_line(self.dashboard_password_file)
+        return read_secret(self.dashboard_password_file)
 
     def to_environment(self) -> None:
         """Put the settings where `from_environment` finds them."""
@@ -51,7 +51,7 @@ class Settings:
         return cls(**json.loads(os.environ[ENVIRONMENT]))
 
 
-def first_line(path: str) -> str:
+def read_secret(path: str) -> str:
     """The first line of the file at `path`, without its line end: how a secret is
     read from a file.  `OSError` when it cannot be read, `ValueError` when empty."""
     with open(path, encoding="utf-8") as file:
