@@ -109,21 +109,6 @@ def make_flask_app() -> Any:
     return app
 
 
-def database_url(database: Database) -> str:
-    """The ``--db`` URL of `database`, for ``smsstatus serve``."""
-    from urllib.parse import quote
-
-    if database.kind == "sqlite":
-        return f"sqlite:///{Path(database.target).resolve()}"
-    fields = dict(field.split("=", 1) for field in database.target.split())
-    query = "&".join(
-        f"{key}={quote(value)}" for key, value in fields.items() if key != "dbname"
-    )
-    if database.schema:
-        query += "&options=" + quote(f"-c search_path={database.schema}")
-    return f"postgresql:///{fields.get('dbname', '')}?{query}"
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -135,7 +120,7 @@ def serve(
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     if receiver == "serve":
-        argv = ["-m", "smsstatus", "serve", "--db", database_url(database)]
+        argv = ["-m", "smsstatus", "serve", "--db", database.url()]
         argv += ["--port", str(port), "--workers", str(args.workers)]
         url = f"http://127.0.0.1:{port}/statuses/{TOKEN}"
     else:

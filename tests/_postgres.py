@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
@@ -119,6 +120,18 @@ class Database:
     kind: str  # "sqlite" or "postgresql"
     target: str  # the file's path, or the server's connection string
     schema: str = ""
+
+    def url(self) -> str:
+        """The database as the commands' ``--db`` takes it."""
+        if self.kind == "sqlite":
+            return f"sqlite:///{Path(self.target).resolve()}"
+        fields = dict(field.split("=", 1) for field in self.target.split())
+        query = "&".join(
+            f"{key}={quote(value)}" for key, value in fields.items() if key != "dbname"
+        )
+        if self.schema:
+            query += "&options=" + quote(f"-c search_path={self.schema}")
+        return f"postgresql:///{fields.get('dbname', '')}?{query}"
 
     def connect(self) -> Any:
         if self.kind == "sqlite":

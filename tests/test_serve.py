@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import _postgres
 import attrs
@@ -50,18 +49,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def url_of(database: Database) -> str:
-    """The ``--db`` URL of a test database."""
-    if database.kind == "sqlite":
-        return f"sqlite:///{database.target}"
-    fields = dict(field.split("=", 1) for field in database.target.split())
-    options = quote(f"-c search_path={database.schema}")
-    return (
-        f"postgresql://{fields['user']}@/{fields['dbname']}?host={quote(fields['host'])}"
-        f"&port={fields['port']}&options={options}"
-    )
 
 
 @attrs.frozen
@@ -114,7 +101,7 @@ def acked(answer: Answer) -> tuple[int, ...]:
     return decode_ack(answer.body, "json" if json else "xml")
 
 
-def command(*args: str, env: dict[str, str] | None = None) -> list[str]:
+def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "smsstatus", *args]
 
 
@@ -174,7 +161,7 @@ def test_it_receives_both_formats_and_answers_each_route(
     password_file = tmp_path / "password"
     password_file.write_text("open sesame\nsecond line\n")
     server = start(
-        url_of(database),
+        database.url(),
         "--workers",
         "2",
         "--dashboard-password-file",
@@ -354,7 +341,7 @@ def test_healthz_and_deliveries_say_503_while_the_table_cannot_be_read(
     tmp_path: Path, start: Callable[..., Server]
 ) -> None:
     database = Database("sqlite", str(tmp_path / "statuses.sqlite3"))
-    server = start(url_of(database), "--workers", "1")
+    server = start(database.url(), "--workers", "1")
     report = StatusReport(id_sms=5, time=None, state=Status.DELIVER)
     connection = database.connect()
     connection.execute("ALTER TABLE smsstatus_delivery RENAME TO elsewhere")
@@ -377,7 +364,7 @@ def test_sigterm_during_a_burst_loses_nothing_acknowledged(
     tmp_path: Path, start: Callable[..., Server]
 ) -> None:
     database = Database("sqlite", str(tmp_path / "statuses.sqlite3"))
-    server = start(url_of(database), "--workers", "2")
+    server = start(database.url(), "--workers", "2")
     acknowledged: set[int] = set()
     lock = threading.Lock()
     started = threading.Event()
@@ -426,7 +413,7 @@ def test_recover_every_stores_what_the_push_dropped(
     with FakeGateway("json") as gateway:
         login.write_text(f"{gateway.credentials.login}\n")
         password.write_text(f"{gateway.credentials.password}\n")
-        server = start(url_of(database), "--workers", "1")
+        server = start(database.url(), "--workers", "1")
         gateway.add(*first)
         assert (
             gateway.push(f"http://127.0.0.1:{server.port}/statuses/{TOKEN}").lost
@@ -440,7 +427,7 @@ def test_recover_every_stores_what_the_push_dropped(
         ).lost == {r.id_sms for r in final}
         time.sleep(1.1)  # pending: unchanged for at least --older-than
         server = start(
-            url_of(database),
+            database.url(),
             "--workers",
             "2",
             "--recover-every",
@@ -501,7 +488,7 @@ def test_a_database_restart_under_load_loses_nothing_acknowledged(
     start: Callable[..., Server],
 ) -> None:
     database, postgresql = restartable
-    server = start(url_of(database), "--workers", "2")
+    server = start(database.url(), "--workers", "2")
     histories = sample_histories(3000, seed=22)
     shares = [histories.reports[n::SENDERS] for n in range(SENDERS)]
     url = f"http://127.0.0.1:{server.port}/statuses/{TOKEN}"

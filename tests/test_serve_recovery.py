@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from _postgres import Database
-from test_serve import environment, url_of
+from test_serve import environment
 
 from smsstatus import Status, StatusReport
 from smsstatus.pull import GatewayUnavailable
@@ -69,7 +69,7 @@ def recover_command(database: Database, gateway: FakeGateway, *args: str) -> Any
             "smsstatus",
             "recover",
             "--db",
-            url_of(database),
+            database.url(),
             "--base-url",
             gateway.url,
             *args,
@@ -109,7 +109,7 @@ def test_one_pass_at_a_time(database: Database, dropped: FakeGateway) -> None:
         with _exclusive(holder, StatusTable()) as held:
             assert held
             busy = recover_pending(
-                url_of(database),
+                database.url(),
                 dropped.credentials,
                 older_than=timedelta(seconds=1),
                 base_url=dropped.url,
@@ -123,7 +123,7 @@ def test_one_pass_at_a_time(database: Database, dropped: FakeGateway) -> None:
         holder.close()
     # Released: the next pass runs.
     assert recover_pending(
-        url_of(database),
+        database.url(),
         dropped.credentials,
         older_than=timedelta(seconds=1),
         base_url=dropped.url,
