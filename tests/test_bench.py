@@ -274,6 +274,27 @@ def test_load_run_loses_nothing(database: Database) -> None:
     assert report.rstrip().endswith("PASS: no id lost, every row exact")
 
 
+def test_load_run_compares_serve_with_the_flask_blueprint(database: Database) -> None:
+    report = run_bench(
+        "load.py",
+        database,
+        *("--messages", "60", "--senders", "4", "--workers", "2"),
+        *("--receivers", "flask,serve"),
+    )
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in report.splitlines()
+        if line.startswith("| ") and "|---" not in line
+    ][1:]
+    assert [row[0].rsplit(", ", 1)[1] for row in rows] == ["flask", "serve"]
+    for row in rows:
+        assert all(re.fullmatch(r"[\d.]+", cell) for cell in row[5:8]), (
+            row
+        )  # rate, p50, p99
+        assert row[-2:] == ["0", "0"]  # ids lost, rows wrong
+    assert report.rstrip().endswith("PASS: no id lost, every row exact")
+
+
 # --- bench/hostile.py (issue 11) ------------------------------------------------------
 
 HOSTILE = SCRIPT.with_name("hostile.py")
