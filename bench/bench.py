@@ -55,8 +55,11 @@ that calls `smsstatus.receive` with a handler that does nothing and sends back i
 `Ack`; the table gives the time of a whole request and the share of it `receive`
 takes (timed alone on the same body).
 
+Observability: what metrics, tracing and the log line each add to answering a
+100-status document, over all three off (``_observability.py`` says how).
+
 The output is Markdown tables (they read well in a terminal and paste into the docs),
-then one PASS / FAIL / SKIP line per target (issues 5 and 13).
+then one PASS / FAIL / SKIP line per target (issues 5, 13 and 21).
 """
 
 from __future__ import annotations
@@ -86,6 +89,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 import smsstatus
 from smsstatus import _json_fast
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _observability  # beside this file
 
 SIZES = (1, 10, 100, 10_000, 100_000)
 TARGET_N = 10_000
@@ -759,6 +765,7 @@ class Results(NamedTuple):
     imports_skipped: dict[str, str]
     requests: dict[tuple[str, str, int], tuple[float, float]]
     requests_skipped: dict[str, str]
+    observability: _observability.Results
 
 
 def ratios(results: Results, heading: str, kinds: tuple[str, ...]) -> None:
@@ -839,6 +846,7 @@ def report(results: Results) -> int:
     for name, why in results.requests_skipped.items():
         out(f"\nSkipped {name}: {why}.")
     out()
+    observability = _observability.report(results.observability, out)
     out("## Targets")
     out()
     labels = {case.label for case in run}
@@ -876,6 +884,9 @@ def report(results: Results) -> int:
         line, failed = _verdict(label, ratio, limit, "")
         out(line)
         missed += failed
+    for line in observability:
+        out(line)
+        missed += line.startswith("FAIL")
     return missed
 
 
@@ -925,6 +936,12 @@ def main(argv: list[str] | None = None) -> int:
         help="requests per sample in the per-request rows (default: 200)",
     )
     parser.add_argument(
+        "--observe-loops",
+        type=int,
+        default=200,
+        help="documents per sample of the observability rows (default: 200)",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="exit 1 when a target is missed"
     )
     args = parser.parse_args(argv)
@@ -936,6 +953,11 @@ def main(argv: list[str] | None = None) -> int:
     requests, requests_skipped = measure_requests(
         rounds, max(1, args.request_loops), args.seed
     )
+    makers = {
+        "xml": lambda k: xml_document(make_items(_observability.N, args.seed + k)),
+        "json": lambda k: json_document(make_items(_observability.N, args.seed + k)),
+    }
+    observability = _observability.measure(makers, rounds, max(1, args.observe_loops))
     results = Results(
         run,
         skipped,
@@ -948,6 +970,7 @@ def main(argv: list[str] | None = None) -> int:
         imports_skipped,
         requests,
         requests_skipped,
+        observability,
     )
     missed = report(results)
     return 1 if args.check and missed else 0

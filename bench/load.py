@@ -1,10 +1,16 @@
-"""HTTP load run: a receiver built from `receive_batch` + `StatusTable` under
-gunicorn, with 32 gateways delivering to it at once.
+"""HTTP load run: receivers under 32 gateways delivering to them at once.
 
-Run from the project root (gunicorn and psycopg come with the ``test`` extra)::
+Run from the project root (gunicorn, uvicorn and psycopg come with the ``test``
+extra)::
 
     python bench/load.py                          # 5 000 messages, both databases
     python bench/load.py --messages 500 --databases sqlite
+    python bench/load.py --receivers serve,flask  # smsstatus serve vs Flask
+
+The receivers (``--receivers``, each run in turn on each database): ``app``, the
+minimal WSGI app below on gunicorn; ``flask``, `smsstatus.flask.blueprint` on
+gunicorn; ``serve``, the ``smsstatus serve`` command (uvicorn).  All get
+``--workers`` processes; the gunicorn ones ``--threads`` threads each.
 
 Strategy. The app (`make_app`, below) is the whole receiver a user would write:
 decode, store the document's statuses in one `StatusTable.save`, answer with the
@@ -16,7 +22,9 @@ reach the server through different senders at the same time; each sender shuffle
 share again, sends a fifth of it twice, in documents of 100, and re-sends what is not
 acknowledged as the gateway does (5 attempts). All senders start together in threads;
 statuses/s is the statuses of the histories over the wall time until the last sender
-is done. Then the run checks what matters: no id lost (every id acknowledged) and
+is done; p50 and p99 are the latencies of the POSTs as the senders saw them (the
+time from one attempt to the next, document encoding included). Then the run checks
+what matters: no id lost (every id acknowledged) and
 every row exact (the latest status of its message). Everything is bounded: the count
 by ``--messages``, each request by a 10 s timeout, the server's start by 30 s, and the
 server is stopped at the end. Exits 1 when an id was lost or a row is wrong.
@@ -36,14 +44,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import attrs
 from _storage import Database, databases, machine, versions
 
-from smsstatus import receive_batch
+from smsstatus import StatusReport, receive_batch
 from smsstatus.sql import StatusTable
 from smsstatus.testing import Delivery, Gateway, sample_histories
 
 HERE = Path(__file__).resolve().parent
 ENVIRONMENT = "SMSSTATUS_LOAD_DATABASE"  # kind, target and schema, tab-separated
+TOKEN = "load-run-token-0123456789abcdefghijklmnopqrstuvwxyz"
+RECEIVERS = ("app", "flask", "serve")
 
 
 def make_app() -> Callable[..., Iterable[bytes]]:
@@ -75,49 +86,74 @@ def make_app() -> Callable[..., Iterable[bytes]]:
     return app
 
 
+def make_flask_app() -> Any:
+    """`smsstatus.flask.blueprint` on the database `ENVIRONMENT` names, one
+    connection per worker thread (as with a pool)."""
+    from contextlib import nullcontext
+
+    from flask import Flask
+
+    from smsstatus.flask import blueprint
+
+    database = Database(*os.environ[ENVIRONMENT].split("\t"))
+    local = threading.local()
+
+    def connect() -> Any:
+        if not hasattr(local, "connection"):
+            local.connection = database.connect()
+        return nullcontext(local.connection)
+
+    app = Flask("load")
+    app.config["SMSSTATUS_TOKEN"] = TOKEN
+    app.register_blueprint(blueprint(connect))
+    return app
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-def serve(database: Database, args: Any) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    receiver: str, database: Database, args: Any
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    if receiver == "serve":
+        argv = ["-m", "smsstatus", "serve", "--db", database.url()]
+        argv += ["--port", str(port), "--workers", str(args.workers)]
+        url = f"http://127.0.0.1:{port}/statuses/{TOKEN}"
+    else:
+        argv = ["-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--chdir", str(HERE)]
+        argv += ["--workers", str(args.workers), "--threads", str(args.threads)]
+        argv += ["--log-level", "warning"]
+        argv += ["load:make_flask_app()" if receiver == "flask" else "load:make_app()"]
+        url = f"http://127.0.0.1:{port}/statuses"
+        url += f"/{TOKEN}" if receiver == "flask" else ""
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--chdir",
-            str(HERE),
-            "--log-level",
-            "warning",
-            "load:make_app()",
-        ],
+        [sys.executable, *argv],
         env={
             **os.environ,
             ENVIRONMENT: f"{database.kind}\t{database.target}\t{database.schema}",
+            "SMSSTATUS_TOKEN": TOKEN,
         },
+        # serve's log: a line per POST, and its start and stop at INFO
+        stdout=subprocess.DEVNULL if receiver == "serve" else None,
+        stderr=subprocess.DEVNULL if receiver == "serve" else None,
     )
     deadline = time.monotonic() + 30
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return server, f"http://127.0.0.1:{port}/statuses"
+            return server, url
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                sys.exit(f"gunicorn did not start on port {port}")
+                sys.exit(f"{receiver} did not start on port {port}")
             time.sleep(0.1)
 
 
-def run(database: Database, args: Any) -> dict[str, Any]:
+def run(receiver: str, database: Database, args: Any) -> dict[str, Any]:
     histories = sample_histories(args.messages, seed=args.seed)
     history = list(histories.reports)
     random.Random(args.seed).shuffle(history)
@@ -127,13 +163,23 @@ def run(database: Database, args: Any) -> dict[str, Any]:
     connection.execute("DROP TABLE IF EXISTS smsstatus_delivery")
     connection.commit()
     table.create(connection)
-    server, url = serve(database, args)
+    server, url = serve(receiver, database, args)
     deliveries: list[Delivery] = []
+    latencies: list[float] = []
     try:
 
         def send(n: int) -> None:
             gateway = Gateway("xml", shuffle=True, duplicate=0.2, seed=n)
-            deliveries.append(gateway.deliver_http(url, shares[n], timeout=10))
+            last = [time.perf_counter()]
+
+            def timed(attempt: Any) -> None:
+                now = time.perf_counter()
+                latencies.append(now - last[0])
+                last[0] = now
+
+            deliveries.append(
+                gateway.deliver_http(url, shares[n], timeout=10, on_attempt=timed)
+            )
 
         senders = [
             threading.Thread(target=send, args=(n,)) for n in range(args.senders)
@@ -152,16 +198,30 @@ def run(database: Database, args: Any) -> dict[str, Any]:
     stored = table.load(connection, latest)
     connection.close()
     attempts = [attempt for d in deliveries for attempt in d.attempts]
+    latencies.sort()
     return {
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] * 1000,
         "statuses": len(history),
         "sent": sum(len(attempt.sent) for attempt in attempts),
         "failed posts": sum(attempt.status != 200 for attempt in attempts),
         "seconds": elapsed,
         "rate": len(history) / elapsed,
         "lost": len(latest.keys() - acknowledged),
-        "wrong": sum(stored.get(id_sms) != report for id_sms, report in latest.items()),
+        "wrong": sum(
+            naive(stored.get(id_sms)) != report for id_sms, report in latest.items()
+        ),
         "failed senders": args.senders - len(deliveries),
     }
+
+
+def naive(report: StatusReport | None) -> StatusReport | None:
+    """`report` with its time as a naive wall clock: the flask and serve receivers
+    read the documents' times in UTC, the app with no zone, as `sample_histories`
+    makes them."""
+    if report is None or report.time is None or report.time.tzinfo is None:
+        return report
+    return attrs.evolve(report, time=report.time.replace(tzinfo=None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,26 +233,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--dsn", help="a PostgreSQL database to use (it is emptied)")
+    parser.add_argument(
+        "--receivers",
+        default="app",
+        help=f"comma-separated, of {', '.join(RECEIVERS)} (default: app)",
+    )
     args = parser.parse_args(argv)
+    receivers = args.receivers.split(",")
+    if not set(receivers) <= set(RECEIVERS):
+        parser.error(f"--receivers: choose among {', '.join(RECEIVERS)}")
     rows = []
     with databases(args.databases.split(","), args.dsn) as found:
         for database in found:
-            rows.append((versions(database), run(database, args)))
+            for receiver in receivers:
+                name = f"{versions(database)}, {receiver}"
+                rows.append((name, run(receiver, database, args)))
     print(
         f"smsstatus load run: Python {sys.version.split()[0]}, {machine()}; "
-        f"gunicorn {args.workers} workers x {args.threads} threads, "
+        f"{args.workers} workers (gunicorn: x {args.threads} threads), "
         f"{args.senders} senders, {args.messages} messages"
     )
     print(
-        "\n| database | statuses | posted (duplicates, retries) | failed posts"
-        " | seconds | statuses/s | ids lost | rows wrong |"
-        "\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        "\n| database, receiver | statuses | posted (duplicates, retries)"
+        " | failed posts | seconds | statuses/s | p50 ms | p99 ms | ids lost"
+        " | rows wrong |"
+        "\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     for name, row in rows:
         print(
             f"| {name} | {row['statuses']} | {row['sent']} | {row['failed posts']} | "
-            f"{row['seconds']:.2f} | "
-            f"{row['rate']:.0f} | {row['lost']} | {row['wrong']} |"
+            f"{row['seconds']:.2f} | {row['rate']:.0f} | {row['p50']:.1f} | "
+            f"{row['p99']:.1f} | {row['lost']} | {row['wrong']} |"
         )
     bad = [
         name

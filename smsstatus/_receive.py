@@ -13,6 +13,10 @@ document, with the reports collapsed to one per id (the furthest along), so a st
 can write the whole document in one transaction and one statement (`smsstatus.sql`).
 A callback that is async cannot be called by the synchronous forms; they refuse it
 with `TypeError` up front, since otherwise every report would fail silently.
+
+Each form hands its answered document to the observation hook (`_observe`) when a
+sink is registered: one test of the sink list at the start, and one of the `Watch`
+(None when nothing watches) at the end, is all it costs when none is.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ._collapse import collapse
 from ._decode import decode
 from ._errors import DecodeError
 from ._model import Batch, Format, Limits, ReportError, StatusReport
+from ._observe import SINKS, Watch, watch
 
 __all__ = ["areceive", "areceive_batch", "receive", "receive_batch"]
 
@@ -49,18 +54,32 @@ def _logger() -> logging.Logger:
 _SNIFF_CHARS = 4096
 
 
-def _refused(body: Body, format: Format | str | None, exc: DecodeError) -> Ack:
+def _refused(
+    body: Body,
+    format: Format | str | None,
+    exc: DecodeError,
+    watching: Watch | None = None,
+) -> Ack:
     """The answer to a body `decode` refused with `exc`: an empty `Ack`, status 400,
-    in the format asked for, else the one the body looks like."""
+    in the format asked for, else the one the body looks like (XML when it looks
+    like neither); handed to `watching` when there is one."""
     _logger().warning("refused a status document: %s", exc)
-    chosen = _answer_format(body) if format is None else parse_format(format)
-    return empty_ack(chosen, status=400)
+    told = _sniffed(body) if format is None else parse_format(format)
+    if watching is not None:
+        watching.done(body=body, format=told, code=400)
+    return empty_ack(told or Format.XML, status=400)
 
 
-def _answer_format(body: Body) -> Format:
+def _sniffed(body: Body) -> Format | None:
     head = body[:_SNIFF_CHARS]
     data = head.encode("utf-8", "replace") if isinstance(head, str) else bytes(head)
-    return sniff_format(data) or Format.XML
+    return sniff_format(data)
+
+
+def _done(watching: Watch, body: Body, batch: Batch, ack: Ack) -> None:
+    watching.done(
+        body=body, format=batch.format, code=ack.status, batch=batch, taken=ack.ids
+    )
 
 
 _Item = TypeVar("_Item")
@@ -266,38 +285,46 @@ def receive(
     raises; an async `handler` or `on_error` raises `TypeError` (use `areceive`).
     """
     _refuse_async("receive", handler, on_error)
+    watching = watch() if SINKS else None
     try:
         batch = decode(body, format=format, tz=tz, limits=limits)
     except DecodeError as exc:
-        return _refused(body, format, exc)
+        return _refused(body, format, exc, watching)
     if batch.errors:
-        return _receive_in_document_order(batch, handler, on_error)
-    # Nearly every batch: with no per-item error there is no document order to
-    # restore, and an id is refused only when the handler failed for one of its
-    # reports.  One comprehension calls the handler and lists the ids of the reports
-    # it took: 4 ns a report less than a loop and then a list of ids.
-    remaining = iter(batch.reports)
-    try:
-        ids = [
-            report.id_sms
-            for report in remaining
-            for result in [handler(report)]
-            if result is None or _not_awaitable(handler, result)
-        ]
-    except Exception:
-        # The failure ended the comprehension, and its list with it: the reports
-        # before the failed one all succeeded, and the iterator says which failed.
-        failed = len(batch.reports) - operator.length_hint(remaining) - 1
-        _handler_failed(batch.reports[failed])
+        ack = _receive_in_document_order(batch, handler, on_error)
     else:
-        # Ids rarely repeat within a document: a set says so, and only then is the
-        # order rebuilt without repeats.
-        if len(set(ids)) == len(ids):
-            return ack_of(tuple(ids), batch.format)
-        return ack_of(tuple(dict.fromkeys(ids)), batch.format)
-    # Out of the `except`, so that a later failure is not logged as one raised while
-    # handling this one.
-    return _after_failure(batch, failed, remaining, handler)
+        # Nearly every batch: with no per-item error there is no document order to
+        # restore, and an id is refused only when the handler failed for one of its
+        # reports.  One comprehension calls the handler and lists the ids of the
+        # reports it took: 4 ns a report less than a loop and then a list of ids.
+        remaining = iter(batch.reports)
+        ids: list[int] | None
+        try:
+            ids = [
+                report.id_sms
+                for report in remaining
+                for result in [handler(report)]
+                if result is None or _not_awaitable(handler, result)
+            ]
+        except Exception:
+            # The failure ended the comprehension, and its list with it: the reports
+            # before the failed one all succeeded, and the iterator says which.
+            failed = len(batch.reports) - operator.length_hint(remaining) - 1
+            _handler_failed(batch.reports[failed])
+            ids = None
+        if ids is None:
+            # Out of the `except`, so that a later failure is not logged as one
+            # raised while handling this one.
+            ack = _after_failure(batch, failed, remaining, handler)
+        elif len(set(ids)) == len(ids):
+            # Ids rarely repeat within a document: a set says so, and only then is
+            # the order rebuilt without repeats.
+            ack = ack_of(tuple(ids), batch.format)
+        else:
+            ack = ack_of(tuple(dict.fromkeys(ids)), batch.format)
+    if watching is not None:
+        _done(watching, body, batch, ack)
+    return ack
 
 
 async def areceive(
@@ -311,10 +338,11 @@ async def areceive(
 ) -> Ack:
     """`receive` for async views: awaits `handler` and `on_error` when they return
     awaitables, one report at a time, in order.  Same acknowledgement rules."""
+    watching = watch() if SINKS else None
     try:
         batch = decode(body, format=format, tz=tz, limits=limits)
     except DecodeError as exc:
-        return _refused(body, format, exc)
+        return _refused(body, format, exc, watching)
     tally = _Tally()
     for item in _in_document_order(batch):
         if isinstance(item, StatusReport):
@@ -328,7 +356,10 @@ async def areceive(
         else:
             taken = await _ahandle_error(on_error, item)
         tally.record(item.id_sms, taken)
-    return tally.ack(batch.format)
+    ack = tally.ack(batch.format)
+    if watching is not None:
+        _done(watching, body, batch, ack)
+    return ack
 
 
 # --- one store call per document ------------------------------------------------------
@@ -428,14 +459,18 @@ def receive_batch(
     ``receive_batch(body, lambda reports: table.save(connection, reports))``.
     """
     _refuse_async("receive_batch", store, on_error)
+    watching = watch() if SINKS else None
     try:
         batch = decode(body, format=format, tz=tz, limits=limits)
     except DecodeError as exc:
-        return _refused(body, format, exc)
+        return _refused(body, format, exc, watching)
     first_seen, offered, reports = _offer(batch)
     taken = _store_offered(store, reports, offered) if reports else set()
     handled = [_handle_error(on_error, error) for error in batch.errors]
-    return _batch_ack(batch, first_seen, taken, handled)
+    ack = _batch_ack(batch, first_seen, taken, handled)
+    if watching is not None:
+        _done(watching, body, batch, ack)
+    return ack
 
 
 async def areceive_batch(
@@ -452,10 +487,11 @@ async def areceive_batch(
 ) -> Ack:
     """`receive_batch` for async views: awaits `store` and `on_error` when they
     return awaitables.  Same collapsing and acknowledgement rules."""
+    watching = watch() if SINKS else None
     try:
         batch = decode(body, format=format, tz=tz, limits=limits)
     except DecodeError as exc:
-        return _refused(body, format, exc)
+        return _refused(body, format, exc, watching)
     first_seen, offered, reports = _offer(batch)
     taken: Set[int] = frozenset()
     if reports:
@@ -467,4 +503,7 @@ async def areceive_batch(
         except Exception:
             taken = _store_failed(reports)
     handled = [await _ahandle_error(on_error, error) for error in batch.errors]
-    return _batch_ack(batch, first_seen, taken, handled)
+    ack = _batch_ack(batch, first_seen, taken, handled)
+    if watching is not None:
+        _done(watching, body, batch, ack)
+    return ack

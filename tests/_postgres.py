@@ -14,6 +14,7 @@ benchmarks in ``bench/`` use this module as well.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -22,12 +23,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
 from smsstatus.sql import connect_sqlite
 
-__all__ = ["Database", "find_programs", "throwaway_server"]
+__all__ = [
+    "Database",
+    "Server",
+    "controlled_server",
+    "find_programs",
+    "throwaway_server",
+]
 
 PROGRAMS = ("initdb", "pg_ctl")
 
@@ -63,11 +71,27 @@ def missing_reason() -> str | None:
     return None
 
 
+@attrs.frozen
+class Server:
+    """A running throwaway cluster: its connection string, and ``pg_ctl`` on its data
+    directory (for the fault tests: ``server.ctl("restart", "-m", "immediate")``)."""
+
+    conninfo: str
+    ctl: Any  # ctl(*arguments): runs pg_ctl -D <data> -w <arguments>
+
+
 @contextmanager
 def throwaway_server(*, durable: bool = False) -> Iterator[str]:
     """Start a new PostgreSQL cluster and yield its connection string (user
     ``postgres``, database ``postgres``, trusted).  With `durable` False (for the
     tests) it skips fsync, which only matters after a power cut."""
+    with controlled_server(durable=durable) as server:
+        yield server.conninfo
+
+
+@contextmanager
+def controlled_server(*, durable: bool = False) -> Iterator[Server]:
+    """`throwaway_server`, yielding a `Server` that can be stopped and restarted."""
     programs = find_programs()
     if programs is None:
         raise RuntimeError(missing_reason())
@@ -92,11 +116,14 @@ def throwaway_server(*, durable: bool = False) -> Iterator[str]:
             **as_user,
         )
 
+    def ctl(*argv: object) -> None:
+        run(programs["pg_ctl"], "-D", data, "-l", log, "-w", "-o", options, *argv)
+
     try:
         run(programs["initdb"], "-D", data, "-U", "postgres", "-A", "trust")
-        run(programs["pg_ctl"], "-D", data, "-l", log, "-w", "-o", options, "start")
+        ctl("start")
         try:
-            yield f"host={root} port=5432 user=postgres dbname=postgres"
+            yield Server(f"host={root} port=5432 user=postgres dbname=postgres", ctl)
         finally:
             run(programs["pg_ctl"], "-D", data, "-m", "fast", "-w", "stop")
     except subprocess.CalledProcessError as exc:
@@ -119,9 +146,82 @@ class Database:
     target: str  # the file's path, or the server's connection string
     schema: str = ""
 
+    def url(self) -> str:
+        """The database as the commands' ``--db`` takes it."""
+        if self.kind == "sqlite":
+            return f"sqlite:///{Path(self.target).resolve()}"
+        fields = dict(field.split("=", 1) for field in self.target.split())
+        query = "&".join(
+            f"{key}={quote(value)}" for key, value in fields.items() if key != "dbname"
+        )
+        if self.schema:
+            query += "&options=" + quote(f"-c search_path={self.schema}")
+        return f"postgresql:///{fields.get('dbname', '')}?{query}"
+
     def connect(self) -> Any:
         if self.kind == "sqlite":
             return connect_sqlite(self.target)
         import psycopg
 
         return psycopg.connect(self.target, options=f"-c search_path={self.schema}")
+
+
+class Restartable:
+    """A throwaway PostgreSQL server a test stops and starts (`restartable_server`)."""
+
+    def __init__(
+        self, run: Any, programs: dict[str, Path], data: Path, log: Path, options: str
+    ) -> None:
+        self._run, self._programs = run, programs
+        self._data, self._log, self._options = data, log, options
+
+    def stop(self) -> None:
+        """Stop the server at once (``-m fast``: connections are cut)."""
+        self._run(
+            self._programs["pg_ctl"], "-D", self._data, "-m", "fast", "-w", "stop"
+        )
+
+    def start(self) -> None:
+        """Start it again, on the same socket."""
+        self._run(
+            self._programs["pg_ctl"], "-D", self._data, "-l", self._log, "-w",
+            "-o", self._options, "start",
+        )  # fmt: skip
+
+
+@contextmanager
+def restartable_server() -> Iterator[tuple[str, Restartable]]:
+    """`throwaway_server`, for one test that stops and starts it: yields its
+    connection string and a `Restartable`."""
+    programs = find_programs()
+    if programs is None:
+        raise RuntimeError(missing_reason())
+    root = Path(tempfile.mkdtemp(prefix="smsstatus-pg-"))
+    as_user: dict[str, Any] = {}
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+    options = f"-c listen_addresses='' -k {root} -c fsync=off"
+
+    def run(*argv: object) -> None:
+        subprocess.run(
+            [str(arg) for arg in argv],
+            cwd=root,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            **as_user,
+        )
+
+    server = Restartable(run, programs, root / "data", root / "server.log", options)
+    try:
+        run(programs["initdb"], "-D", root / "data", "-U", "postgres", "-A", "trust")
+        server.start()
+        try:
+            yield f"host={root} port=5432 user=postgres dbname=postgres", server
+        finally:
+            with contextlib.suppress(subprocess.CalledProcessError):
+                server.stop()  # unless the test left it stopped
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

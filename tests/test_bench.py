@@ -51,6 +51,8 @@ TINY = (
     "1",
     "--request-loops",
     "1",
+    "--observe-loops",
+    "2",
 )
 
 
@@ -161,7 +163,7 @@ def test_request_table_has_both_frameworks_and_formats(report: str) -> None:
 def test_every_target_gets_a_verdict(report: str) -> None:
     lines = report.split("## Targets", 1)[1].strip().splitlines()
     verdicts = [line.split(" ", 1)[0] for line in lines]
-    assert len(lines) == 14
+    assert len(lines) == 14 + len(OBSERVABILITY_VERDICTS)
     assert set(verdicts) <= {"PASS", "FAIL", "SKIP"}
     # N=1 was run, so the per-document target is judged; N=10 000 was not.
     assert verdicts[:4] == ["SKIP"] * 4
@@ -173,6 +175,31 @@ def test_every_target_gets_a_verdict(report: str) -> None:
     assert verdicts[11:13] == ["SKIP"] * 2  # memory targets are set at 100 000 items
     assert lines[13].split(" ", 1)[1].startswith("import vs pydantic: ")
     assert verdicts[13] in {"PASS", "FAIL"}
+    observed = [line.split(":", 1)[0].split(" ", 1) for line in lines[14:]]
+    assert [name for _, name in observed] == OBSERVABILITY_VERDICTS
+    assert {verdict for verdict, _ in observed} <= {"PASS", "FAIL"}
+
+
+STORED = "StatusTable.receive"  # on SQLite
+BARE = ["receive_batch XML", "receive_batch JSON", "receive_batch JSON, tz"]
+# Metrics on every row; the log line and tracing on the stored ones.
+OBSERVABILITY_VERDICTS = [f"metrics on {row}" for row in BARE] + [
+    f"{sink} on {STORED} {fmt}"
+    for sink in ("metrics", "log line", "tracing")
+    for fmt in ("XML", "JSON")
+]
+
+
+def test_observability_table_has_each_sink_on_each_workload(report: str) -> None:
+    header, *rows = table(
+        report, "Observability, µs per 100-status document (ratio to all off)"
+    )
+    assert header == ["workload", "off", "metrics", "tracing", "log line"]
+    assert [row[0] for row in rows] == [*BARE, f"{STORED} XML", f"{STORED} JSON"]
+    for row in rows:
+        assert NUMBER.fullmatch(row[1]), row
+        for cell in row[2:]:
+            assert re.fullmatch(r"\d+\.\d \(\d+\.\d\d\)", cell), row
 
 
 # --- bench/store.py and bench/load.py, the storage benchmarks ---------------------
@@ -244,6 +271,27 @@ def test_load_run_loses_nothing(database: Database) -> None:
     ][1:]
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[-2:] == ["0", "0"]  # ids lost, rows wrong
+    assert report.rstrip().endswith("PASS: no id lost, every row exact")
+
+
+def test_load_run_compares_serve_with_the_flask_blueprint(database: Database) -> None:
+    report = run_bench(
+        "load.py",
+        database,
+        *("--messages", "60", "--senders", "4", "--workers", "2"),
+        *("--receivers", "flask,serve"),
+    )
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in report.splitlines()
+        if line.startswith("| ") and "|---" not in line
+    ][1:]
+    assert [row[0].rsplit(", ", 1)[1] for row in rows] == ["flask", "serve"]
+    for row in rows:
+        assert all(re.fullmatch(r"[\d.]+", cell) for cell in row[5:8]), (
+            row
+        )  # rate, p50, p99
+        assert row[-2:] == ["0", "0"]  # ids lost, rows wrong
     assert report.rstrip().endswith("PASS: no id lost, every row exact")
 
 

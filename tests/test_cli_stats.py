@@ -1,5 +1,5 @@
 """``smsstatus stats``, the ``--db`` URL rule (smsstatus/sql/_url.py) and the
-durations every command takes (smsstatus/cli/_args.py)."""
+durations every command takes (smsstatus/_duration.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from test_stats import Row, insert, ledger, recount
 
 from smsstatus import Status
+from smsstatus._duration import duration
 from smsstatus.cli import main
-from smsstatus.cli._args import duration
 from smsstatus.sql import connect_sqlite
 from smsstatus.sql._url import DatabaseUnavailable, connect, redacted
 

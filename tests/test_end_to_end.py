@@ -17,7 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -106,26 +106,26 @@ def server(database: Path) -> Iterator[str]:
 
 @pytest.fixture
 def flaky_store(monkeypatch: pytest.MonkeyPatch) -> Counter[StatusReport]:
-    """Make the app's store fail now and then, for a whole batch as a database does;
-    count the calls per report."""
+    """Make the app's store fail now and then, for a whole document as a database
+    does; count the calls per report."""
     calls: Counter[StatusReport] = Counter()
-    real_save = StatusTable.save
+    real_receive = StatusTable.receive
 
-    def save(
-        table: StatusTable, connection: Any, reports: Iterable[StatusReport]
-    ) -> frozenset[int]:
-        reports = list(reports)
+    def receive(
+        table: StatusTable, connection: Any, body: Any, **options: Any
+    ) -> smsstatus.Ack:
+        reports = list(smsstatus.decode(body).reports)
         calls.update(reports)
         if any(r.id_sms % 7 == 0 and calls[r] <= 2 for r in reports):
             raise sqlite3.OperationalError("database is locked")
         if any(r.id_sms % 3 == 0 and calls[r] == 1 for r in reports):
             raise sqlite3.OperationalError("disk I/O error")
-        taken = real_save(table, connection, reports)
+        ack = real_receive(table, connection, body, **options)
         if any(r.id_sms % 5 == 0 and calls[r] == 1 for r in reports):
             raise ConnectionError("stored, but the answer never left")
-        return taken
+        return ack
 
-    monkeypatch.setattr(StatusTable, "save", save)
+    monkeypatch.setattr(StatusTable, "receive", receive)
     return calls
 
 

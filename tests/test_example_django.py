@@ -12,6 +12,7 @@ import http.client
 import os
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -211,6 +212,50 @@ def test_concurrent_senders_lose_nothing_and_every_row_is_exact(
     assert rows == {i: in_zone(report, MOSCOW) for i, report in latest.items()}
 
 
+def test_a_worker_killed_mid_burst_loses_no_acknowledged_status(
+    project: dict[str, Any], gunicorn: Gunicorn
+) -> None:
+    # Issue 24: SIGKILL of a gunicorn worker while four senders deliver.  The
+    # deliveries it was handling get no answer and are sent again; whatever was
+    # acknowledged is stored.
+    reports = sample_reports(1600, seed=3)
+    senders = 4
+    shares = [reports[n::senders] for n in range(senders)]
+    deliveries: list[Any] = [None] * senders
+    attempts = 0
+    killed: list[int] = []
+    lock = threading.Lock()
+
+    def kill_one_worker(attempt: Any) -> None:
+        nonlocal attempts
+        with lock:
+            attempts += 1
+            if attempts == 12:  # mid-burst: 80 batches in all
+                master = gunicorn.process.pid
+                children = Path(f"/proc/{master}/task/{master}/children").read_text()
+                killed.append(int(children.split()[0]))
+                os.kill(killed[0], signal.SIGKILL)
+
+    def deliver(n: int) -> None:
+        gateway = Gateway(batch_size=20, seed=n, pause=0.2)
+        deliveries[n] = gateway.deliver_http(
+            gunicorn.url + TOKEN, shares[n], timeout=60, on_attempt=kill_one_worker
+        )
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert killed
+    acknowledged = set().union(*(d.acknowledged for d in deliveries))
+    assert not set().union(*(d.lost for d in deliveries))
+    assert acknowledged == {r.id_sms for r in reports}
+    with closing(project["connect"]()) as db:
+        assert set(StatusTable().load(db, acknowledged)) == acknowledged
+
+
 def test_chunked_requests_bad_items_and_the_redacted_access_log(
     project: dict[str, Any], gunicorn: Gunicorn
 ) -> None:
@@ -231,7 +276,7 @@ def test_chunked_requests_bad_items_and_the_redacted_access_log(
     with closing(project["connect"]()) as db:
         assert set(StatusTable().load(db, [41, 42])) == {41}
         cursor = db.cursor()
-        cursor.execute("SELECT id_sms, raw FROM smsstatus_rejecteditem")
+        cursor.execute("SELECT id_sms, raw FROM smsstatus_delivery_rejected")
         rejected = [tuple(row) for row in cursor.fetchall()]
     assert rejected == [(42, '<state id_sms="42" time="">sent</state>')]
     log = gunicorn.stop()

@@ -6,6 +6,7 @@ it; a real server hands it over piece by piece, as the tests here do)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import tracemalloc
 from contextlib import closing
 from datetime import datetime
@@ -132,6 +133,71 @@ def test_async_on_error(database: Database) -> None:
     )
     assert acked(client.post(URL, content=body), "json") == (1, 2)
     assert [error.id_sms for error in kept] == [2]
+
+
+def rows(database: Database, sql: str) -> list[tuple[Any, ...]]:
+    with closing(database.connect()) as connection:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def test_a_bad_item_is_kept_once_and_acknowledged_each_time(
+    client: TestClient, database: Database
+) -> None:
+    body = b'[{"id_sms": "1", "time": "", "state": "send"}, {"id_sms": "2"}]'
+    for _ in range(4):
+        assert acked(client.post(URL, content=body), "json") == (1, 2)
+    assert rows(database, "SELECT id_sms, raw FROM smsstatus_delivery_rejected") == [
+        (2, '{"id_sms": "2"}')
+    ]
+    # A Webhook row per POST, with the peer's address (the test client's).
+    assert (
+        rows(
+            database,
+            "SELECT remote, code, taken, rejected FROM smsstatus_delivery_webhook",
+        )
+        == [("testclient", 200, 2, 1)] * 4
+    )
+
+
+def unreachable() -> Any:
+    raise OSError("connection refused")
+
+
+@pytest.mark.parametrize("on_error", [None, lambda error: True])
+def test_a_database_error_is_answered_503(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture, on_error: Any
+) -> None:
+    empty = Database("sqlite", str(tmp_path / "empty.sqlite3"))
+    body = smsstatus.encode_xml([report(1, Status.SEND)])
+    for connect in (lambda: closing(empty.connect()), unreachable):
+        app = FastAPI()
+        app.include_router(router(token=TOKEN, connect=connect, on_error=on_error))
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            response = TestClient(app).post(f"/statuses/{TOKEN}", content=body)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        # (The test client's own log, httpx's, names the URL it requested.)
+        served = [
+            r.getMessage() for r in caplog.records if not r.name.startswith("httpx")
+        ]
+        (line,) = served  # one line, without the token
+        assert line.startswith("delivery not stored, answered 503")
+        assert TOKEN not in line
+
+
+def test_the_health_endpoint_reads_the_table(client: TestClient, tmp_path: Any) -> None:
+    response = client.get("/sms/statuses/health")
+    assert (response.status_code, response.content) == (200, b"ok\n")
+    empty = Database("sqlite", str(tmp_path / "empty.sqlite3"))
+    for connect in (lambda: closing(empty.connect()), unreachable):
+        app = FastAPI()
+        app.include_router(router(token=TOKEN, connect=connect))
+        response = TestClient(app).get("/statuses/health")
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
 
 
 # --- the body limit, on the ASGI interface ----------------------------------------

@@ -3,8 +3,10 @@ session's real PostgreSQL server (the `database` fixture of conftest.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import time
 from contextlib import closing
 from datetime import datetime
 from typing import Any
@@ -167,15 +169,109 @@ def test_on_error_keeps_bad_items(database: Database) -> None:
     assert [error.id_sms for error in kept] == [2]
 
 
-def test_a_failing_database_acknowledges_nothing(tmp_path: Any) -> None:
-    # No table: every save fails, and is not acknowledged.
+def rows(database: Database, sql: str) -> list[tuple[Any, ...]]:
+    with closing(database.connect()) as connection:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def test_a_bad_item_is_kept_once_and_acknowledged_each_time(
+    client: FlaskClient, database: Database
+) -> None:
+    body = b'[{"id_sms": "1", "time": "", "state": "send"}, {"id_sms": "2"}]'
+    for _ in range(4):
+        assert acked(client.post(URL, data=body), "json") == (1, 2)
+    assert rows(database, "SELECT id_sms, raw FROM smsstatus_delivery_rejected") == [
+        (2, '{"id_sms": "2"}')
+    ]
+    # A Webhook row per POST, with the peer's address.
+    assert (
+        rows(
+            database,
+            "SELECT remote, code, taken, rejected FROM smsstatus_delivery_webhook",
+        )
+        == [("127.0.0.1", 200, 2, 1)] * 4
+    )
+
+
+def test_an_explicit_on_error_still_decides(database: Database) -> None:
+    client = make_app(database, on_error=lambda error: False).test_client()
+    body = b'[{"id_sms": "1", "time": "", "state": "send"}, {"id_sms": "2"}]'
+    assert acked(client.post(URL, data=body), "json") == (1,)
+
+
+def failing_app(connect: Any, **options: Any) -> FlaskClient:
     app = Flask(__name__)
     app.config.update(SMSSTATUS_TOKEN=TOKEN)
-    database = Database("sqlite", str(tmp_path / "empty.sqlite3"))
-    app.register_blueprint(blueprint(lambda: closing(database.connect())))
+    app.register_blueprint(blueprint(connect, **options))
+    return app.test_client()
+
+
+def unreachable() -> Any:
+    raise OSError("connection refused")
+
+
+@pytest.mark.parametrize("on_error", [None, lambda error: True])
+def test_a_database_error_is_answered_503_never_a_500_page(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture, on_error: Any
+) -> None:
+    # No table: the store fails; no server: connect fails.
+    empty = Database("sqlite", str(tmp_path / "empty.sqlite3"))
     body = smsstatus.encode_xml([report(1, Status.SEND)])
-    response = app.test_client().post(f"/statuses/{TOKEN}", data=body)
-    assert acked(response) == ()
+    for connect in (lambda: closing(empty.connect()), unreachable):
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            response = failing_app(connect, on_error=on_error).post(
+                f"/statuses/{TOKEN}", data=body
+            )
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert b"<html" not in response.data.lower()
+        assert TOKEN not in caplog.text
+        assert body.decode() not in caplog.text
+        # One line, on the smsstatus logger.
+        (line,) = caplog.records
+        assert (line.name, line.levelname) == ("smsstatus", "ERROR")
+        assert line.getMessage().startswith("delivery not stored, answered 503")
+
+
+def test_the_health_endpoint_reads_the_table(
+    client: FlaskClient, tmp_path: Any
+) -> None:
+    response = client.get("/sms/statuses/health")
+    assert (response.status_code, response.data) == (200, b"ok\n")
+    empty = Database("sqlite", str(tmp_path / "empty.sqlite3"))
+    for connect in (lambda: closing(empty.connect()), unreachable):
+        response = failing_app(connect).get("/statuses/health")
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+
+
+def test_the_waits_are_bounded_for_the_delivery_only(
+    postgresql_database: Database,
+) -> None:
+    with closing(postgresql_database.connect()) as connection:
+        StatusTable().create(connection)
+    # One connection the application keeps (as a pool would), given to every request.
+    connection = postgresql_database.connect()
+    app = Flask(__name__)
+    app.config.update(SMSSTATUS_TOKEN=TOKEN, SMSSTATUS_DB_TIMEOUT=0.2)
+    app.register_blueprint(
+        blueprint(lambda: contextlib.nullcontext(connection)), url_prefix="/sms"
+    )
+    client = app.test_client()
+    body = smsstatus.encode_xml([report(1, Status.SEND)])
+    with closing(postgresql_database.connect()) as locker:
+        locker.execute("LOCK TABLE smsstatus_delivery IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        assert client.post(URL, data=body).status_code == 503
+        assert time.monotonic() - started < 5
+    assert acked(client.post(URL, data=body)) == (1,)
+    # SET LOCAL: the application's connection keeps no bound of ours.
+    assert connection.execute("SHOW lock_timeout").fetchone() == ("0",)
+    assert connection.execute("SHOW statement_timeout").fetchone() == ("0",)
+    connection.close()
 
 
 # --- the set-up shown in the README and the manual ------------------------------

@@ -630,7 +630,7 @@ def test_a_writer_waits_for_the_lock_up_to_the_busy_timeout(tmp_path) -> None:
     waited: list[float] = []
 
     def patient_save() -> None:
-        connection = connect_sqlite(path)  # 30 s
+        connection = connect_sqlite(path)  # 10 s
         started = time.monotonic()
         assert table.save(connection, [report(3, Status.READ)]) == {3}
         waited.append(time.monotonic() - started)

@@ -28,8 +28,10 @@ from smsstatus._version import __version__
 from ._args import _Refused
 from ._decode import _add_decode
 from ._pull import _add_pull
+from ._recover import _add_recover
 from ._replay import _add_replay
 from ._sample import _add_sample
+from ._serve import _add_serve
 from ._stats import _add_stats
 
 __all__ = ["main"]
@@ -45,6 +47,8 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_replay,
     _add_pull,
     _add_stats,
+    _add_serve,
+    _add_recover,
 )
 
 

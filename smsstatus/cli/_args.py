@@ -4,13 +4,10 @@ the exception that ends it with a one-line message and exit status 2."""
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from datetime import timedelta, tzinfo
+from datetime import tzinfo
 
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
-_DURATION = re.compile(r"([0-9]+)([smhd])")
-_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 class _Refused(Exception):
@@ -83,17 +80,3 @@ def _some_seconds(text: str) -> float:
     if value == 0.0:
         raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
     return value
-
-
-def duration(text: str) -> timedelta:
-    """A duration as every command (and Django's management commands) takes it:
-    ``<n>s``, ``<n>m``, ``<n>h`` or ``<n>d``, n a whole number."""
-    match = _DURATION.fullmatch(text.strip())
-    if match is None:
-        raise argparse.ArgumentTypeError(
-            f"expected a duration such as 90s, 10m, 24h or 7d, got {text!r}"
-        )
-    try:
-        return timedelta(**{_DURATION_UNITS[match[2]]: int(match[1])})
-    except OverflowError:
-        raise argparse.ArgumentTypeError(f"duration too long: {text!r}") from None

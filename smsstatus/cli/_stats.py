@@ -7,6 +7,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any, TextIO
 
+from smsstatus._duration import duration
 from smsstatus.sql import Bucket, StatusTable
 from smsstatus.sql._url import (
     DatabaseUnavailable,
@@ -16,7 +17,7 @@ from smsstatus.sql._url import (
     redacted,
 )
 
-from ._args import _Refused, duration
+from ._args import _Refused
 
 _BAR = 40  # characters of the longest bar
 

@@ -1,7 +1,8 @@
-"""Both models in the admin, read-only: statuses come from the gateway only.
+"""The ledger's models in the admin, read-only: statuses come from the gateway only.
 
 The lists show states by their labels, times to the second with their zone (in the
-project's current zone), and find a message by the first digits of its id."""
+project's current zone), and find a message by the first digits of its id.  A
+message's page shows its history as a timeline."""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ from operator import or_
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from smsstatus._model import _RANK
 
 from .dashboard import add_to
-from .models import FINAL_STATES, Delivery, RejectedItem
+from .models import FINAL_STATES, Delivery, RejectedItem, StatusEvent, Webhook
 
 # The states' labels (docs/wire-format.md), in the order a message moves.
 STATE_LABELS = {
@@ -159,7 +165,13 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "time_",
         "time_offset",
         "changed",
+        "timeline",
     )
+
+    @admin.display(description="history")
+    def timeline(self, delivery: Delivery) -> SafeString:
+        """Every status the message went through, in the gateway's order."""
+        return timeline(StatusEvent.objects.filter(id_sms=delivery.id_sms))
 
     @admin.display(boolean=True, ordering="state", description="final")
     def final(self, delivery: Delivery) -> bool:
@@ -179,3 +191,116 @@ class RejectedItemAdmin(ReadOnlyAdmin):
         "id_sms", "id_sms", lambda value: None if value is None else str(value)
     )
     fields = readonly_fields = ("received", "id_sms_", "reason", "raw")
+
+
+# The ledger's history order: the report's time (none first), its progress rank,
+# then arrival.
+_BY_RANK = Case(
+    *(When(state=status.value, then=Value(rank)) for status, rank in _RANK.items()),
+    output_field=IntegerField(),
+)
+
+
+def timeline(events: QuerySet[StatusEvent]) -> SafeString:
+    """The events as an HTML table, in the ledger's history order."""
+    ordered = events.order_by(
+        F("time").asc(nulls_first=True), _BY_RANK, "received_at", "id"
+    )
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>",
+        (
+            (
+                _when(event.time) or "",
+                _label(event.state),
+                _label(event.sms) or "",
+                _label(event.viber) or "",
+                _when(event.received_at),
+                event.source,
+                _webhook_link(event.webhook_id),
+            )
+            for event in ordered
+        ),
+    )
+    if not rows:
+        return format_html("<p>{}</p>", "No status received yet.")
+    return format_html(
+        "<table><thead><tr><th>time</th><th>state</th><th>sms</th><th>viber</th>"
+        "<th>received at</th><th>source</th><th>webhook</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+def _webhook_link(webhook_id: int | None) -> str:
+    if webhook_id is None:
+        return ""
+    url = reverse("admin:smsstatus_webhook_change", args=[webhook_id])
+    return format_html('<a href="{}">#{}</a>', url, webhook_id)
+
+
+@admin.register(StatusEvent)
+class StatusEventAdmin(ReadOnlyAdmin):
+    """Every distinct status each message went through."""
+
+    list_display = ("id_sms", "state_", "sms_", "viber_", "time_", "received", "source")
+    list_filter = ("source", StateFilter)
+    date_hierarchy = "received_at"
+
+    state_ = _column("state", "state", _label)
+    sms_ = _column("sms", "sms", _label)
+    viber_ = _column("viber", "viber", _label)
+    time_ = _column("time", "time", _when)
+    received = _column("received_at", "received at", _when)
+
+
+class RefusedFilter(admin.SimpleListFilter):
+    """Deliveries refused (400), or read."""
+
+    title = "refused"
+    parameter_name = "refused"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        choices: dict[str | None, QuerySet[Any]] = {
+            "yes": queryset.filter(refused__isnull=False),
+            "no": queryset.filter(refused__isnull=True),
+        }
+        return choices.get(self.value(), queryset)
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnlyAdmin):
+    """Every delivery the gateway made, as answered; refused ones with their body."""
+
+    list_display = (
+        "id",
+        "received",
+        "remote",
+        "format",
+        "size",
+        "code",
+        "reports",
+        "taken",
+        "rejected",
+        "refused",
+    )
+    list_filter = ("code", RefusedFilter, "format")
+    date_hierarchy = "received_at"
+    exclude = ("body",)
+    readonly_fields = ("body_text",)
+
+    received = _column("received_at", "received at", _when)
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[()]:
+        return ()  # a delivery has no id_sms; the filters find it
+
+    @admin.display(description="body")
+    def body_text(self, webhook: Webhook) -> str:
+        """The kept body as text (undecodable bytes replaced), or a dash."""
+        if webhook.body is None:
+            return "-"
+        return bytes(webhook.body).decode("utf-8", "replace")

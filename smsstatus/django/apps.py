@@ -1,5 +1,6 @@
 """The app's configuration: label ``smsstatus``; when Django is ready, the system
-checks registered and the token kept out of Django's own request logs."""
+checks registered, the token kept out of Django's own request logs, and metrics,
+tracing and the log line turned on as the settings say."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ class SmsStatusConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .observe import enable_from_settings
 
         # On the loggers themselves, so every handler (Django's, the project's,
         # a test's) gets the redacted record, with or without the LOGGING recipe.
         for name in _REQUEST_LOGGERS:
             logging.getLogger(name).addFilter(RedactToken())
+        enable_from_settings()

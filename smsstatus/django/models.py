@@ -1,9 +1,13 @@
-"""The app's two models.
+"""The app's models: the ledger's four tables, as `smsstatus.sql.StatusTable`
+makes and writes them.
 
-`Delivery` is the table `smsstatus.sql.StatusTable` writes (``smsstatus_delivery``,
-column for column): the view never saves it through the ORM, it only reads it.
-`RejectedItem` keeps each item the gateway sent that was not a valid status, with
-its text, so it is acknowledged (not re-sent in vain) and can be looked at later.
+`Delivery` is the latest status of each message (``smsstatus_delivery``),
+`StatusEvent` every distinct status each message went through, `Webhook` every
+delivery the gateway made (refused ones included), `RejectedItem` each item that was
+not a valid status, kept with its text so it is acknowledged (not re-sent in vain)
+and can be looked at later.  The layout is defined once, by `StatusTable.create`,
+which the migrations run; the models only describe it (column for column), and the
+app never saves them through the ORM, it only reads them.
 """
 
 from __future__ import annotations
@@ -44,6 +48,24 @@ class Delivery(models.Model):
     changed_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
         help_text="When this row last changed."
     )
+    sent_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(
+            null=True, help_text="When the application sent it (register_sent)."
+        )
+    )
+    tag: models.CharField[str | None, str | None] = models.CharField(
+        max_length=64,
+        null=True,
+        help_text="The application's label (campaign, template), from register_sent.",
+    )
+    seen_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(
+            null=True, help_text="First seen: when sent, else its first status."
+        )
+    )
+    final_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(null=True, help_text="When its first final status came.")
+    )
 
     class Meta:
         db_table = "smsstatus_delivery"
@@ -81,22 +103,131 @@ def _gateway_time(value: datetime | None, offset: int | None) -> datetime | None
     return utc.astimezone(dt_timezone(timedelta(seconds=offset)))
 
 
+_SOURCES = [("push", "push"), ("pull", "pull")]
+_FORMATS = [("xml", "xml"), ("json", "json")]
+
+
+class Webhook(models.Model):
+    """One POST the gateway made, as it was answered (refused ones included)."""
+
+    received_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    remote: models.CharField[str | None, str | None] = models.CharField(
+        max_length=255, null=True, help_text="The peer address the receiver saw."
+    )
+    format: models.CharField[str | None, str | None] = models.CharField(
+        max_length=4, choices=_FORMATS, null=True
+    )
+    size: models.BigIntegerField[int, int] = models.BigIntegerField(
+        help_text="Bytes of the body."
+    )
+    sha256: models.CharField[str, str] = models.CharField(max_length=64)
+    code: models.IntegerField[int, int] = models.IntegerField(
+        help_text="The HTTP status answered."
+    )
+    reports: models.IntegerField[int, int] = models.IntegerField(
+        help_text="Valid reports in the document."
+    )
+    taken: models.IntegerField[int, int] = models.IntegerField(
+        help_text="Distinct ids acknowledged."
+    )
+    rejected: models.IntegerField[int, int] = models.IntegerField(
+        help_text="Items that were not valid statuses."
+    )
+    refused: models.TextField[str | None, str | None] = models.TextField(
+        null=True, help_text="Why the document was refused (400)."
+    )
+    body: models.BinaryField[bytes | None, bytes | None] = models.BinaryField(
+        null=True,
+        help_text="Kept when refused or with rejected items, or always with "
+        "SMSSTATUS_KEEP_BODIES.",
+    )
+
+    class Meta:
+        db_table = "smsstatus_delivery_webhook"
+        ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.received_at:%Y-%m-%d %H:%M:%S}: {self.code}"
+
+
+def _webhook() -> models.ForeignKey[Webhook | None, Webhook | None]:
+    # The ledger declares no foreign keys (prune deletes events, webhooks and
+    # rejected items independently): a link for the ORM only.
+    return models.ForeignKey(
+        Webhook,
+        null=True,
+        db_constraint=False,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+    )
+
+
+class StatusEvent(models.Model):
+    """One distinct status a message went through (its history)."""
+
+    id_sms: models.BigIntegerField[int, int] = models.BigIntegerField("id_sms")
+    time: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
+        null=True, help_text="When the gateway says the status changed."
+    )
+    time_offset: models.IntegerField[int | None, int | None] = models.IntegerField(
+        null=True, help_text="Seconds east of UTC of the gateway's time, if known."
+    )
+    state: models.CharField[str, str] = models.CharField(max_length=14, choices=_STATES)
+    sms: models.CharField[str | None, str | None] = models.CharField(
+        max_length=14, choices=_STATES, null=True
+    )
+    viber: models.CharField[str | None, str | None] = models.CharField(
+        max_length=14, choices=_STATES, null=True
+    )
+    received_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    source: models.CharField[str, str] = models.CharField(
+        max_length=4,
+        choices=_SOURCES,
+        help_text="push: a webhook; pull: recovery.",
+    )
+    webhook = _webhook()
+
+    class Meta:
+        db_table = "smsstatus_delivery_event"
+        verbose_name = "status event"
+        ordering = ("-received_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.id_sms}: {self.state}"
+
+    def report(self) -> StatusReport:
+        """The status as a `~smsstatus.StatusReport`, as the gateway sent it."""
+        return StatusReport(
+            self.id_sms,
+            time=_gateway_time(self.time, self.time_offset),
+            state=Status(self.state),
+            sms=None if self.sms is None else Status(self.sms),
+            viber=None if self.viber is None else Status(self.viber),
+        )
+
+
 class RejectedItem(models.Model):
     """An item of a delivery that was not a valid status (a `~smsstatus.ReportError`):
-    kept, with its text, and acknowledged."""
+    kept, with its text, and acknowledged.  A repeat of the same item for the same
+    id adds no row."""
 
+    webhook = _webhook()
     id_sms: models.BigIntegerField[int | None, int | None] = models.BigIntegerField(
-        null=True, db_index=True
+        null=True
     )
     reason: models.TextField[str, str] = models.TextField()
     raw: models.TextField[str, str] = models.TextField(
         help_text="The item as the gateway sent it."
     )
     received_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
-        default=timezone.now, db_index=True
+        default=timezone.now
+    )
+    raw_sha256: models.CharField[str, str] = models.CharField(
+        max_length=64, help_text="The hex digest of raw."
     )
 
     class Meta:
+        db_table = "smsstatus_delivery_rejected"
         ordering = ("-received_at", "-id")
 
     def __str__(self) -> str:

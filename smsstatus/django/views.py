@@ -1,53 +1,53 @@
-"""The view the gateway posts to: check the token, read the body, store the batch.
+"""The views: ``POST statuses/<token>`` (the gateway's deliveries) and
+``GET statuses/health`` (readiness).
 
 Strategy
 --------
-- **One statement per batch, on Django's connection.**  `StatusTable.update` writes
-  the whole batch with a conditional upsert through the raw DB-API connection of the
-  database Django routes `Delivery` writes to (``sqlite3`` or ``psycopg`` 3), and says
-  which rows changed, for the signal.  The view is exempt from ``ATOMIC_REQUESTS``:
-  outside a transaction, `StatusTable` opens its own, ``BEGIN IMMEDIATE`` on SQLite,
-  so concurrent workers queue for the write lock instead of failing with "database is
+- **The ledger's receive, on Django's connection.**  `StatusTable.receive` decodes,
+  stores the latest rows and their history, keeps bad items (acknowledged), and logs
+  the delivery as a `Webhook` row (with ``REMOTE_ADDR``), all in one transaction, on
+  the connection `~smsstatus.django.ledger.table_connection` prepares (health check
+  run, waits bounded).  The view is exempt from ``ATOMIC_REQUESTS``: outside a
+  transaction, `StatusTable` opens its own, ``BEGIN IMMEDIATE`` on SQLite, so
+  concurrent workers queue for the write lock instead of failing with "database is
   locked" halfway through a deferred transaction.
+- **503 when the database fails.**  Any exception out of the store is answered 503
+  with ``Retry-After`` (never a 200 that takes nothing, never a 500 page), logged as
+  one line without the token or the body, and the connection is closed so that the
+  next request opens a new one.
 - **The body, whatever the transfer encoding.**  Django reads ``CONTENT_LENGTH``
   bytes, so a chunked request (no length; gunicorn de-chunks it) reaches
   ``request.body`` as ``b""``, and ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB) refuses
   a large batch.  The view reads the stream itself, up to `Limits.max_bytes`, and
   answers 413 beyond, before reading when the declared length is already too long.
-- **Nothing lost, nothing re-sent in vain.**  An item that is not a valid status is
-  kept as a `RejectedItem` and acknowledged; ``status_changed`` goes out after the
-  commit, once per changed row.
+- **The signal.**  ``status_changed`` goes out after the commit, once per changed
+  row; the previous rows are read (which costs a statement) only when it has
+  receivers.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import router, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from smsstatus._model import Limits, ReportError, StatusReport
-from smsstatus._receive import receive_batch
+from smsstatus._model import Limits
 from smsstatus._stream import read_at_most
 from smsstatus._token import token_matches
-from smsstatus.sql import Change, StatusTable
+from smsstatus._unavailable import RETRY_AFTER, log_unavailable
+from smsstatus.sql import Change
 
 from . import conf
-from .models import Delivery, RejectedItem
+from .ledger import TABLE, announce, discard_failed, table_connection
+from .models import Delivery
 from .signals import status_changed
 
-__all__ = ["statuses"]
-
-logger = logging.getLogger("smsstatus")
-
-_TABLE = StatusTable(Delivery._meta.db_table)
-_MAX_BIGINT = 2**63 - 1
+__all__ = ["health", "statuses"]
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 
@@ -61,14 +61,24 @@ def _login_not_required(view: _View) -> _View:
     return login_not_required(view)
 
 
+def _unavailable(body: bytes = b"") -> HttpResponse:
+    response = HttpResponse(body, status=503, content_type="text/plain")
+    response["Retry-After"] = str(RETRY_AFTER)
+    # Logged already, as one line: not again by Django ("Service Unavailable:" and
+    # the path, which holds the token, on logger django.request).
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
 @csrf_exempt  # the gateway posts no CSRF token; the secret URL token stands in
 @_login_not_required
 @require_POST
 def statuses(request: HttpRequest, token: str) -> HttpResponse:
-    """``POST .../statuses/<token>``: store the batch, answer with its `Ack`.
+    """``POST .../statuses/<token>``: store the delivery, answer with its `Ack`.
 
     404 for a wrong token (or none configured), 405 for another method, 413 for a
-    body over `Limits.max_bytes`, 400 for a document that cannot be read.
+    body over `Limits.max_bytes`, 400 for a document that cannot be read, 503 (with
+    ``Retry-After``) when the database fails.
     """
     if not token_matches(token, conf.token()):
         raise Http404
@@ -77,21 +87,51 @@ def statuses(request: HttpRequest, token: str) -> HttpResponse:
     if body is None:
         return HttpResponse(status=413)
     alias = router.db_for_write(Delivery)
-    ack = receive_batch(
-        body,
-        partial(_store, alias),
-        tz=conf.gateway_timezone(),
-        limits=limits,
-        on_error=partial(_reject, alias),
-    )
+    # The previous rows are read (a statement more) only for the signal's receivers.
+    listened = status_changed.has_listeners(Delivery)
+    changes: list[Change] | None = [] if listened else None
+    try:
+        with table_connection(alias, timeout=conf.db_timeout()) as connection:
+            ack = TABLE.receive(
+                connection,
+                body,
+                tz=conf.gateway_timezone(),
+                limits=limits,
+                remote=request.META.get("REMOTE_ADDR") or None,
+                keep_body=conf.keep_bodies(),
+                changes=changes,
+            )
+    except Exception as exc:
+        discard_failed(alias)
+        log_unavailable(exc)
+        return _unavailable()
+    announce(alias, changes or ())
     return HttpResponse(ack.body, status=ack.status, content_type=ack.content_type)
 
 
-# Out of ATOMIC_REQUESTS on every database, not only the default one: the batch is
-# committed by StatusTable itself (on SQLite with BEGIN IMMEDIATE, which a deferred
-# transaction opened by Django would defeat).
+@_login_not_required
+@require_GET
+def health(request: HttpRequest) -> HttpResponse:
+    """``GET .../statuses/health``: 200 when a read of the statuses' table succeeds,
+    else 503 (for a load balancer's or an orchestrator's readiness probe)."""
+    alias = router.db_for_read(Delivery)
+    try:
+        with table_connection(alias) as connection:
+            TABLE.load(connection, [0])
+    except Exception as exc:
+        discard_failed(alias)
+        log_unavailable(exc, what="health check failed, answered 503")
+        return _unavailable(b"unavailable\n")
+    return HttpResponse(b"ok\n", content_type="text/plain")
+
+
+# Out of ATOMIC_REQUESTS on every database, not only the default one: the delivery
+# is committed by StatusTable itself (on SQLite with BEGIN IMMEDIATE, which a
+# deferred transaction opened by Django would defeat), and a database that is down
+# must give the views' 503, not the 500 of a transaction that could not begin.
 for _alias in settings.DATABASES:
     transaction.non_atomic_requests(using=_alias)(statuses)
+    transaction.non_atomic_requests(using=_alias)(health)
 
 
 def read_body(request: HttpRequest, limit: int) -> bytes | None:
@@ -111,48 +151,3 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
     else:
         stream = request.META.get("wsgi.input", request)
     return read_at_most(stream, limit)
-
-
-def _store(alias: str, reports: tuple[StatusReport, ...]) -> frozenset[int]:
-    connection = connections[alias]
-    if connection.in_atomic_block:
-        # Called inside a transaction of the caller's (a test, a view of their own):
-        # a savepoint, which also makes Django really begin that transaction (it
-        # begins lazily on PostgreSQL), so that StatusTable joins it.
-        with transaction.atomic(using=alias), connection.wrap_database_errors:
-            update = _TABLE.update(connection.connection, reports)
-    else:
-        connection.ensure_connection()
-        # Django's wrapper marks the connection as having failed, so that a broken
-        # persistent connection (CONN_MAX_AGE) is closed at the end of the request.
-        with connection.wrap_database_errors:
-            update = _TABLE.update(connection.connection, reports)
-    for change in update.changes:
-        # Runs at once when StatusTable committed on its own (autocommit); after
-        # the caller's commit when the view is called inside a transaction.
-        transaction.on_commit(partial(_announce, change), using=alias)
-    return update.taken
-
-
-def _announce(change: Change) -> None:
-    for receiver, result in status_changed.send_robust(
-        sender=Delivery, report=change.report, previous=change.previous
-    ):
-        if isinstance(result, Exception):
-            logger.error(
-                "status_changed receiver %r failed for id_sms=%d",
-                receiver,
-                change.report.id_sms,
-                exc_info=result,
-            )
-
-
-def _reject(alias: str, error: ReportError) -> bool:
-    id_sms = error.id_sms
-    RejectedItem.objects.using(alias).create(
-        # An id too big for the column is still in `raw`.
-        id_sms=id_sms if id_sms is not None and id_sms <= _MAX_BIGINT else None,
-        reason=error.reason,
-        raw=error.raw,
-    )
-    return True

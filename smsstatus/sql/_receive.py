@@ -60,7 +60,7 @@ def receive(
         batch = decode(body, format=format, tz=tz, limits=limits)
     except DecodeError as exc:
         sniffed = sniff_format(data[:4096])
-        ack = _refused(body, format, exc)
+        ack = _refused(body, format, exc, None)  # the hook hears of it below
         refused: tuple[Any, ...] = (
             remote,
             None if sniffed is None else sniffed.value,

@@ -226,14 +226,16 @@ class SQLite(Dialect):
 
 
 def connect_sqlite(
-    path: str | os.PathLike[str], *, timeout: float = 30.0
+    path: str | os.PathLike[str], *, timeout: float = 10.0
 ) -> sqlite3.Connection:
     """Open a SQLite database the way concurrent writers need it.
 
     - WAL journal mode, so readers never block the writer nor the writer readers (it
       is stored in the file: every later connection gets it too);
     - a busy timeout of `timeout` seconds: a writer waits for the one write lock
-      instead of failing with "database is locked";
+      instead of failing with "database is locked"; 10 by default, below a web
+      server's worker timeout (gunicorn's is 30), so that a receiver gives up and
+      answers 503 rather than being killed mid-request;
     - transactions that sqlite3 opens on its own take the write lock at once
       (``BEGIN IMMEDIATE``), so a transaction that reads and then writes cannot fail
       to upgrade.
