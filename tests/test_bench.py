@@ -342,3 +342,31 @@ def test_stats_bench_times_both_cases_at_every_size(database: Database) -> None:
         assert re.fullmatch(r"(PASS|FAIL) PostgreSQL, 24 hourly slices .*", verdicts[0])
     else:
         assert verdicts == ["(PostgreSQL not measured)"]
+
+
+REQUEST = SCRIPT.with_name("request.py")
+
+
+def test_request_bench_compares_each_receiver_to_the_bare_function() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REQUEST), "--documents", "2", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    header, *rows = table(done.stdout, "Per request")
+    assert header == ["case", "µs CPU per request", "ratio to bare"]
+    assert [row[0] for row in rows] == [
+        "bare",
+        "Flask, README",
+        "Flask, open connection",
+    ]
+    assert rows[0][2] == "1.00"
+    for row in rows:
+        assert re.fullmatch(r"\d+", row[1]), row
+        assert NUMBER.fullmatch(row[2]), row
+    verdict = done.stdout.strip().splitlines()[-1]
+    assert verdict.split(" ", 1)[0] in {"PASS", "FAIL"}
+    assert "Flask as the README shows it" in verdict
