@@ -17,6 +17,9 @@ set (``Europe/Moscow``) as the README does:
   delivery (``closing(connect_sqlite(...))``);
 - ``Flask, open connection``: the same blueprint, its ``connect`` giving one connection
   opened once (``contextlib.nullcontext``), to show what a kept connection is worth;
+- ``FastAPI, README``: the README's FastAPI app (a connection per delivery), called
+  as ASGI on one event loop (its store runs in Starlette's thread pool: the CPU
+  time counts every thread);
 - ``Django, README``: ``startproject``'s settings plus the README's lines (SQLite as
   Django opens it: no WAL, a connection per request), migrated.
 
@@ -26,7 +29,8 @@ document each so that the machine's other work weighs on all alike.  A figure is
 the process's CPU time (user and system) of the WSGI call, per request, the median
 of ``--rounds`` rounds, each on fresh databases; the ratio is to ``bare``.  Every
 answer must be 200 and acknowledge the document's ids.  The targets of issue 25:
-Flask as the README shows it within 1.3 times the bare function, Django within 1.5.
+Flask and FastAPI as the README shows them within 1.3 times the bare function,
+Django within 1.5.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ from smsstatus.sql import StatusTable, connect_sqlite
 
 TOKEN = "t" * 40
 ZONE = "Europe/Moscow"
-TARGETS = {"Flask, README": 1.3, "Django, README": 1.5}
+TARGETS = {"Flask, README": 1.3, "FastAPI, README": 1.3, "Django, README": 1.5}
 Wsgi = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
@@ -157,6 +161,59 @@ def __getattr__(name: str) -> Any:
     return [path("", include("smsstatus.django.urls"))]
 
 
+def fastapi(path: str) -> Wsgi:
+    """The README's FastAPI app, called as ASGI on an event loop of its own, behind
+    the WSGI calling convention the other cases share."""
+    import asyncio
+
+    import fastapi as fastapi_module
+
+    import smsstatus.fastapi
+
+    api = fastapi_module.FastAPI()
+    api.include_router(
+        smsstatus.fastapi.router(
+            token=TOKEN,
+            connect=lambda: closing(connect_sqlite(path)),
+            timezone=ZONE,
+        )
+    )
+    loop = asyncio.new_event_loop()  # one a round, as a worker keeps one
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        body = environ["wsgi.input"].read()
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": environ["PATH_INFO"],
+            "raw_path": environ["PATH_INFO"].encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"content-type", environ["CONTENT_TYPE"].encode()),
+                (b"content-length", environ["CONTENT_LENGTH"].encode()),
+            ],
+            "client": (environ["REMOTE_ADDR"], 40000),
+            "server": ("127.0.0.1", 8000),
+        }
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        loop.run_until_complete(api(scope, receive, send))
+        start_response(f"{sent[0]['status']} -", [])
+        return [b"".join(m.get("body", b"") for m in sent[1:])]
+
+    return app
+
+
 ONCE = {"Django, README"}
 TABLES = [
     f"smsstatus_delivery{part}" for part in ("", "_event", "_webhook", "_rejected")
@@ -165,6 +222,7 @@ CASES: dict[str, Callable[[str], Wsgi]] = {
     "bare": bare,
     "Flask, README": lambda path: flask(path, open_connection=False),
     "Flask, open connection": lambda path: flask(path, open_connection=True),
+    "FastAPI, README": fastapi,
     "Django, README": django,
 }
 
