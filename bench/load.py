@@ -6,11 +6,15 @@ extra)::
     python bench/load.py                          # 5 000 messages, both databases
     python bench/load.py --messages 500 --databases sqlite
     python bench/load.py --receivers serve,flask  # smsstatus serve vs Flask
+    python bench/load.py --receivers all          # every receiver
 
-The receivers (``--receivers``, each run in turn on each database): ``app``, the
-minimal WSGI app below on gunicorn; ``flask``, `smsstatus.flask.blueprint` on
-gunicorn; ``serve``, the ``smsstatus serve`` command (uvicorn).  All get
-``--workers`` processes; the gunicorn ones ``--threads`` threads each.
+The receivers (``--receivers``, each run in turn on each database, each on tables of
+its own): ``app``, the minimal WSGI app below on gunicorn (0.2's path:
+`receive_batch` + `StatusTable.save`); ``flask``, `smsstatus.flask.blueprint` on
+gunicorn; ``fastapi``, `smsstatus.fastapi.router` on uvicorn; ``django``, the
+example project (examples/django_app) on gunicorn; ``serve``, the ``smsstatus serve``
+command (uvicorn).  All get ``--workers`` processes; the gunicorn ones ``--threads``
+threads each.
 
 Strategy. The app (`make_app`, below) is the whole receiver a user would write:
 decode, store the document's statuses in one `StatusTable.save`, answer with the
@@ -24,10 +28,13 @@ acknowledged as the gateway does (5 attempts). All senders start together in thr
 statuses/s is the statuses of the histories over the wall time until the last sender
 is done; p50 and p99 are the latencies of the POSTs as the senders saw them (the
 time from one attempt to the next, document encoding included). Then the run checks
-what matters: no id lost (every id acknowledged) and
-every row exact (the latest status of its message). Everything is bounded: the count
-by ``--messages``, each request by a 10 s timeout, the server's start by 30 s, and the
-server is stopped at the end. Exits 1 when an id was lost or a row is wrong.
+what matters: no id lost (every id acknowledged),
+every row exact (the latest status of its message), the history exact (one event per
+distinct status, whatever the duplicates and retries) and, for the receivers on the
+ledger's `StatusTable.receive`, one webhook row per POST the receiver answered.
+Everything is bounded: the count by ``--messages``, each request by a 10 s timeout,
+the server's start by 30 s, and the server is stopped at the end. Exits 1 when an id
+was lost or a row, the history or the webhooks are wrong.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +62,8 @@ from smsstatus.testing import Delivery, Gateway, sample_histories
 HERE = Path(__file__).resolve().parent
 ENVIRONMENT = "SMSSTATUS_LOAD_DATABASE"  # kind, target and schema, tab-separated
 TOKEN = "load-run-token-0123456789abcdefghijklmnopqrstuvwxyz"
-RECEIVERS = ("app", "flask", "serve")
+RECEIVERS = ("app", "flask", "fastapi", "django", "serve")
+EXAMPLE = HERE.parent / "examples" / "django_app"
 
 
 def make_app() -> Callable[..., Iterable[bytes]]:
@@ -109,6 +118,43 @@ def make_flask_app() -> Any:
     return app
 
 
+def make_fastapi_app() -> Any:
+    """`smsstatus.fastapi.router` on the database `ENVIRONMENT` names, one connection
+    per thread of the worker's pool (as with a pool)."""
+    from contextlib import nullcontext
+
+    from fastapi import FastAPI
+
+    from smsstatus.fastapi import router
+
+    database = Database(*os.environ[ENVIRONMENT].split("\t"))
+    local = threading.local()
+
+    def connect() -> Any:
+        if not hasattr(local, "connection"):
+            local.connection = database.connect()
+        return nullcontext(local.connection)
+
+    app = FastAPI()
+    app.include_router(router(token=TOKEN, connect=connect))
+    return app
+
+
+def own_tables(receiver: str, database: Database) -> Database:
+    """A place of `receiver`'s own on `database`: a file beside it, or a schema."""
+    if database.kind == "sqlite":
+        return Database("sqlite", f"{Path(database.target).parent}/{receiver}.sqlite3")
+    schema = f"load_{receiver}"
+    connection = database.connect()
+    try:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.execute(f"CREATE SCHEMA {schema}")
+        connection.commit()
+    finally:
+        connection.close()
+    return Database("postgresql", database.target, schema)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -119,24 +165,39 @@ def serve(
     receiver: str, database: Database, args: Any
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    environment = {
+        **os.environ,
+        ENVIRONMENT: f"{database.kind}\t{database.target}\t{database.schema}",
+        "SMSSTATUS_TOKEN": TOKEN,
+    }
+    gunicorn = ["-m", "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    gunicorn += ["--workers", str(args.workers), "--threads", str(args.threads)]
+    gunicorn += ["--log-level", "warning"]
+    url = f"http://127.0.0.1:{port}/statuses/{TOKEN}"
     if receiver == "serve":
         argv = ["-m", "smsstatus", "serve", "--db", database.url()]
         argv += ["--port", str(port), "--workers", str(args.workers)]
-        url = f"http://127.0.0.1:{port}/statuses/{TOKEN}"
+    elif receiver == "fastapi":
+        argv = ["-m", "uvicorn", "--factory", "load:make_fastapi_app"]
+        argv += ["--app-dir", str(HERE), "--port", str(port)]
+        argv += ["--workers", str(args.workers), "--log-level", "warning"]
+    elif receiver == "django":
+        environment["DJANGO_SETTINGS_MODULE"] = "_load_django_settings"
+        environment["PYTHONPATH"] = os.pathsep.join([str(HERE), str(EXAMPLE)])
+        subprocess.run(
+            [sys.executable, "-m", "django", "migrate", "--verbosity", "0"],
+            env=environment,
+            check=True,
+        )
+        argv = [*gunicorn, "--chdir", str(EXAMPLE), "statusproject.wsgi"]
+        url = f"http://127.0.0.1:{port}/sms/statuses/{TOKEN}"
     else:
-        argv = ["-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--chdir", str(HERE)]
-        argv += ["--workers", str(args.workers), "--threads", str(args.threads)]
-        argv += ["--log-level", "warning"]
+        argv = [*gunicorn, "--chdir", str(HERE)]
         argv += ["load:make_flask_app()" if receiver == "flask" else "load:make_app()"]
-        url = f"http://127.0.0.1:{port}/statuses"
-        url += f"/{TOKEN}" if receiver == "flask" else ""
+        url = url if receiver == "flask" else f"http://127.0.0.1:{port}/statuses"
     server = subprocess.Popen(
         [sys.executable, *argv],
-        env={
-            **os.environ,
-            ENVIRONMENT: f"{database.kind}\t{database.target}\t{database.schema}",
-            "SMSSTATUS_TOKEN": TOKEN,
-        },
+        env=environment,
         # serve's log: a line per POST, and its start and stop at INFO
         stdout=subprocess.DEVNULL if receiver == "serve" else None,
         stderr=subprocess.DEVNULL if receiver == "serve" else None,
@@ -158,11 +219,11 @@ def run(receiver: str, database: Database, args: Any) -> dict[str, Any]:
     history = list(histories.reports)
     random.Random(args.seed).shuffle(history)
     shares = [history[n :: args.senders] for n in range(args.senders)]
-    connection = database.connect()
+    database = own_tables(receiver, database)
     table = StatusTable()
-    connection.execute("DROP TABLE IF EXISTS smsstatus_delivery")
-    connection.commit()
-    table.create(connection)
+    if receiver != "django":  # its migrations make the tables
+        with closing(database.connect()) as connection:
+            table.create(connection)
     server, url = serve(receiver, database, args)
     deliveries: list[Delivery] = []
     latencies: list[float] = []
@@ -195,9 +256,18 @@ def run(receiver: str, database: Database, args: Any) -> dict[str, Any]:
         server.wait(30)
     latest = histories.latest
     acknowledged = frozenset().union(*(d.acknowledged for d in deliveries))
-    stored = table.load(connection, latest)
-    connection.close()
     attempts = [attempt for d in deliveries for attempt in d.attempts]
+    with closing(database.connect()) as connection:
+        stored = table.load(connection, latest)
+        (events,) = connection.execute(
+            "SELECT count(*) FROM smsstatus_delivery_event"
+        ).fetchone()
+        (webhooks,) = connection.execute(
+            "SELECT count(*) FROM smsstatus_delivery_webhook"
+        ).fetchone()
+    # Every POST the receiver answered is a webhook row, unless it answered 503
+    # (nothing written); 0.2's path (the app) keeps none.
+    answered = sum(attempt.status in (200, 400) for attempt in attempts)
     latencies.sort()
     return {
         "p50": latencies[len(latencies) // 2] * 1000,
@@ -212,6 +282,12 @@ def run(receiver: str, database: Database, args: Any) -> dict[str, Any]:
             naive(stored.get(id_sms)) != report for id_sms, report in latest.items()
         ),
         "failed senders": args.senders - len(deliveries),
+        "events": events,
+        # 0.2's path (the app) hands `save` one report per id and document, the
+        # furthest along, so its history lacks the statuses it collapsed away.
+        "events wrong": 0 if receiver == "app" else events - len(set(history)),
+        "webhooks": webhooks,
+        "webhooks wrong": webhooks - (0 if receiver == "app" else answered),
     }
 
 
@@ -236,10 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--receivers",
         default="app",
-        help=f"comma-separated, of {', '.join(RECEIVERS)} (default: app)",
+        help=f"comma-separated, of {', '.join(RECEIVERS)}, or all (default: app)",
     )
     args = parser.parse_args(argv)
-    receivers = args.receivers.split(",")
+    receivers = RECEIVERS if args.receivers == "all" else args.receivers.split(",")
     if not set(receivers) <= set(RECEIVERS):
         parser.error(f"--receivers: choose among {', '.join(RECEIVERS)}")
     rows = []
@@ -256,24 +332,33 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\n| database, receiver | statuses | posted (duplicates, retries)"
         " | failed posts | seconds | statuses/s | p50 ms | p99 ms | ids lost"
-        " | rows wrong |"
-        "\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        " | rows wrong | events (wrong) | webhooks (wrong) |"
+        "\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
     for name, row in rows:
         print(
             f"| {name} | {row['statuses']} | {row['sent']} | {row['failed posts']} | "
             f"{row['seconds']:.2f} | {row['rate']:.0f} | {row['p50']:.1f} | "
-            f"{row['p99']:.1f} | {row['lost']} | {row['wrong']} |"
+            f"{row['p99']:.1f} | {row['lost']} | {row['wrong']} | "
+            f"{row['events']} ({row['events wrong']}) | "
+            f"{row['webhooks']} ({row['webhooks wrong']}) |"
         )
     bad = [
         name
         for name, row in rows
-        if row["lost"] or row["wrong"] or row["failed senders"]
+        if row["lost"]
+        or row["wrong"]
+        or row["failed senders"]
+        or row["events wrong"]
+        or row["webhooks wrong"]
     ]
     if bad:
-        print(f"\nFAIL: ids lost, rows wrong or a sender failed on {', '.join(bad)}")
+        print(
+            "\nFAIL: ids lost, rows, history or webhooks wrong, or a sender failed "
+            f"on {', '.join(bad)}"
+        )
         return 1
-    print("\nPASS: no id lost, every row exact")
+    print("\nPASS: no id lost, every row, the history and the webhooks exact")
     return 0
 
 
