@@ -41,6 +41,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ._model import Limits, ReportError, StatusReport
+from ._observe import unread
 from ._receive import areceive_batch
 from ._token import check_token, token_matches
 from ._unavailable import DEFAULT_TIMEOUT, RETRY_AFTER, bound_waits, log_unavailable
@@ -120,7 +121,8 @@ def router(
         if not token_matches(token_in_url, token):
             return Response(status_code=404)
         body = await _read_at_most(request, limits.max_bytes)
-        if body is None:
+        if isinstance(body, int):
+            unread(code=413, size=body)
             return Response(status_code=413, headers={"Connection": "close"})
         try:
             if on_error is None:
@@ -165,13 +167,15 @@ def _unavailable(body: bytes = b"") -> Response:
     )
 
 
-async def _read_at_most(request: Request, limit: int) -> bytes | None:
+async def _read_at_most(request: Request, limit: int) -> bytes | int:
+    """The request's body; when it is over `limit` (told by its Content-Length,
+    before reading, or while reading), its size as far as known."""
     declared = request.headers.get("content-length", "")
     if declared.isdecimal() and int(declared) > limit:
-        return None
+        return int(declared)
     body = bytearray()
     async for piece in request.stream():
         body += piece
         if len(body) > limit:
-            return None
+            return len(body)
     return bytes(body)

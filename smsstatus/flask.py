@@ -38,6 +38,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from flask.blueprints import BlueprintSetupState
 
 from ._model import Limits, ReportError, StatusReport
+from ._observe import unread
 from ._receive import receive_batch
 from ._stream import read_at_most
 from ._token import check_token, token_matches
@@ -101,11 +102,14 @@ def blueprint(
     def statuses(token: str) -> Response:
         if not token_matches(token, current_app.config["SMSSTATUS_TOKEN"]):
             abort(404)
-        if (request.content_length or 0) > limits.max_bytes:
+        declared = request.content_length or 0
+        if declared > limits.max_bytes:
+            unread(code=413, size=declared)
             abort(413)  # before reading any of it
         # request.stream is de-chunked by the server (wsgi.input_terminated).
         body = read_at_most(request.stream, limits.max_bytes)
         if body is None:
+            unread(code=413, size=limits.max_bytes + 1)  # as far as it was read
             abort(413)
         try:
             with connect() as connection:

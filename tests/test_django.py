@@ -42,6 +42,7 @@ from django.test.utils import (
 
 import smsstatus
 from smsstatus import Limits, Status, StatusReport
+from smsstatus._observe import Document, add_sink, remove_sink
 from smsstatus.sql import Sent, StatusTable
 from smsstatus.testing import Gateway
 
@@ -408,6 +409,29 @@ def test_an_oversized_body_is_refused(client: Client) -> None:
     )
     assert chunked.status_code == 413
     assert stored() == {}
+
+
+def test_an_oversized_body_is_a_document_for_the_sinks(client: Client) -> None:
+    limit = Limits().max_bytes
+    documents: list[Document] = []
+    add_sink(documents.append)
+    try:
+        assert post(client, b" " * (limit + 10)).status_code == 413
+        chunked = post(
+            client,
+            b"",
+            CONTENT_LENGTH="",
+            HTTP_TRANSFER_ENCODING="chunked",
+            **{"wsgi.input": io.BytesIO(b" " * (limit + 10))},
+        )
+        assert chunked.status_code == 413
+    finally:
+        remove_sink(documents.append)
+    # The declared length; without one, as far as it was read.
+    assert [(d.code, d.size, d.body) for d in documents] == [
+        (413, limit + 10, None),
+        (413, limit + 1, None),
+    ]
 
 
 def test_keeps_bad_items_as_rejected_items_and_acknowledges_them(

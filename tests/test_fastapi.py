@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 
 import smsstatus
 from smsstatus import Limits, ReportError, Status, StatusReport
+from smsstatus._observe import Document, add_sink, remove_sink
 from smsstatus.fastapi import router
 from smsstatus.sql import StatusTable, connect_sqlite
 from smsstatus.testing import Gateway, sample_reports
@@ -264,6 +265,23 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(
     length = str(Limits().max_bytes + 1).encode()
     status, read = call(app, [(b"content-length", length)], 64 * MIB, b" " * 1024)
     assert (status, read) == (413, 0)
+
+
+def test_an_oversized_body_is_a_document_for_the_sinks(database: Database) -> None:
+    app = make_app(database, limits=Limits(max_bytes=1000))
+    documents: list[Document] = []
+    add_sink(documents.append)
+    try:
+        assert call(app, [(b"content-length", b"1500")], 1500, b" " * 1500)[0] == 413
+        chunked = [(b"transfer-encoding", b"chunked")]
+        assert call(app, chunked, 1500, b" " * 600)[0] == 413
+    finally:
+        remove_sink(documents.append)
+    # The declared length; without one, as far as it was read.
+    assert [(d.code, d.size, d.body) for d in documents] == [
+        (413, 1500, None),
+        (413, 1200, None),
+    ]
 
 
 # --- the set-up shown in the README and the manual ------------------------------

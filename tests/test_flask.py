@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 
 import smsstatus
 from smsstatus import Limits, ReportError, Status, StatusReport
+from smsstatus._observe import Document, add_sink, remove_sink
 from smsstatus.flask import blueprint
 from smsstatus.sql import StatusTable, connect_sqlite
 from smsstatus.testing import Gateway, sample_reports
@@ -152,6 +153,28 @@ def test_an_oversized_body_is_refused(database: Database) -> None:
     assert chunked.status_code == 413
     assert client.post(URL, data=body[:1000]).status_code == 200
     assert set(stored(database)) == {1}
+
+
+def test_an_oversized_body_is_a_document_for_the_sinks(database: Database) -> None:
+    client = make_app(database, limits=Limits(max_bytes=1000)).test_client()
+    documents: list[Document] = []
+    add_sink(documents.append)
+    try:
+        assert client.post(URL, data=b" " * 1500).status_code == 413
+        chunked = client.post(
+            URL,
+            input_stream=io.BytesIO(b" " * 1500),
+            headers={"Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+        assert chunked.status_code == 413
+    finally:
+        remove_sink(documents.append)
+    # The declared length; without one, as far as it was read.
+    assert [(d.code, d.size, d.body) for d in documents] == [
+        (413, 1500, None),
+        (413, 1001, None),
+    ]
 
 
 def test_on_error_keeps_bad_items(database: Database) -> None:

@@ -275,6 +275,9 @@ def test_without_a_password_file_there_is_no_dashboard_and_big_bodies_get_413(
     log = server.logged()
     assert TOKEN not in log
     assert "Traceback" not in log
+    # Both refusals are documents for the sinks (here the log line), never read.
+    assert log.count(" code=413 ") == 2
+    assert f"format=unknown size={16 * 1024 * 1024 + 1} reports=0" in log
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ the exception that ends it with a one-line message and exit status 2."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import tzinfo
 
@@ -22,6 +23,17 @@ def _read_input(path: str) -> bytes:
             return file.read()
     except OSError as exc:
         raise _Refused(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _environment_credentials() -> tuple[str | None, str | None, str | None]:
+    """The pull credentials in the environment, as (token, login, password):
+    ``SMSSTATUS_API_TOKEN``, else ``SMSSTATUS_API_LOGIN`` and
+    ``SMSSTATUS_API_PASSWORD`` (an empty variable counts as unset)."""
+    token, login, password = (
+        os.environ.get(f"SMSSTATUS_API_{name}") or None
+        for name in ("TOKEN", "LOGIN", "PASSWORD")
+    )
+    return (token, None, None) if token else (None, login, password)
 
 
 # --- argument types -----------------------------------------------------------------

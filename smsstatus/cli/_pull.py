@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any, TextIO
 
-from ._args import _count, _Refused
+from ._args import _count, _environment_credentials, _Refused
 from ._output import _error_json, _ids, _print_table, _report_json
 
 _PULL_HELP = """\
@@ -27,13 +26,7 @@ def _pull_command(args: argparse.Namespace, out: TextIO) -> int:
         fetch_states,
     )
 
-    def variable(name: str) -> str | None:
-        return os.environ.get(f"SMSSTATUS_API_{name}") or None
-
-    token = variable("TOKEN")
-    login, password = (
-        (None, None) if token else (variable("LOGIN"), variable("PASSWORD"))
-    )
+    token, login, password = _environment_credentials()
     if not token and not (login and password):
         half = "SMSSTATUS_API_LOGIN" if login else "SMSSTATUS_API_PASSWORD"
         raise _Refused(

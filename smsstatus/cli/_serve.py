@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from smsstatus._duration import duration
 
-from ._args import _positive, _Refused, _zone
+from ._args import _environment_credentials, _positive, _Refused, _zone
 
 if TYPE_CHECKING:
     from smsstatus.pull import Credentials
@@ -73,12 +73,7 @@ def _credentials(args: argparse.Namespace) -> Credentials:
     if any(files):
         token, login, password = map(read, files)
     else:
-        token, login, password = (
-            os.environ.get(f"SMSSTATUS_API_{name}") or None
-            for name in ("TOKEN", "LOGIN", "PASSWORD")
-        )
-        if token:
-            login = password = None
+        token, login, password = _environment_credentials()
     try:
         return Credentials(login=login, password=password, token=token)
     except ValueError as exc:

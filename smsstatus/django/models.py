@@ -25,13 +25,11 @@ _STATES = [(status.value, status.value) for status in Status]
 FINAL_STATES = frozenset(status.value for status in Status if status.is_final)
 
 
-class Delivery(models.Model):
-    """The latest status of one message (written by the view, read-only here)."""
+class _Status(models.Model):
+    """The report's own fields, as `Delivery` and `StatusEvent` both store them."""
 
     # Annotated for type checkers (django-stubs); Django never reads annotations.
-    id_sms: models.BigIntegerField[int, int] = models.BigIntegerField(
-        "id_sms", primary_key=True
-    )
+    id_sms: models.BigIntegerField[int, int]
     time: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
         null=True, help_text="When the gateway says the status changed."
     )
@@ -44,6 +42,31 @@ class Delivery(models.Model):
     )
     viber: models.CharField[str | None, str | None] = models.CharField(
         max_length=14, choices=_STATES, null=True
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.id_sms}: {self.state}"
+
+    def report(self) -> StatusReport:
+        """The stored status as a `~smsstatus.StatusReport`, as the gateway sent it:
+        an aware time with its own offset, a naive one naive."""
+        return StatusReport(
+            self.id_sms,
+            time=_gateway_time(self.time, self.time_offset),
+            state=Status(self.state),
+            sms=None if self.sms is None else Status(self.sms),
+            viber=None if self.viber is None else Status(self.viber),
+        )
+
+
+class Delivery(_Status):
+    """The latest status of one message (written by the view, read-only here)."""
+
+    id_sms: models.BigIntegerField[int, int] = models.BigIntegerField(
+        "id_sms", primary_key=True
     )
     changed_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
         help_text="When this row last changed."
@@ -72,24 +95,10 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         ordering = ("-changed_at",)
 
-    def __str__(self) -> str:
-        return f"{self.id_sms}: {self.state}"
-
     @property
     def is_final(self) -> bool:
         """Whether the state is final (`Status.is_final`)."""
         return self.state in FINAL_STATES
-
-    def report(self) -> StatusReport:
-        """The stored status as a `~smsstatus.StatusReport`, as the gateway sent it:
-        an aware time with its own offset, a naive one naive."""
-        return StatusReport(
-            self.id_sms,
-            time=_gateway_time(self.time, self.time_offset),
-            state=Status(self.state),
-            sms=None if self.sms is None else Status(self.sms),
-            viber=None if self.viber is None else Status(self.viber),
-        )
 
 
 def _gateway_time(value: datetime | None, offset: int | None) -> datetime | None:
@@ -162,23 +171,10 @@ def _webhook() -> models.ForeignKey[Webhook | None, Webhook | None]:
     )
 
 
-class StatusEvent(models.Model):
+class StatusEvent(_Status):
     """One distinct status a message went through (its history)."""
 
     id_sms: models.BigIntegerField[int, int] = models.BigIntegerField("id_sms")
-    time: models.DateTimeField[datetime | None, datetime | None] = models.DateTimeField(
-        null=True, help_text="When the gateway says the status changed."
-    )
-    time_offset: models.IntegerField[int | None, int | None] = models.IntegerField(
-        null=True, help_text="Seconds east of UTC of the gateway's time, if known."
-    )
-    state: models.CharField[str, str] = models.CharField(max_length=14, choices=_STATES)
-    sms: models.CharField[str | None, str | None] = models.CharField(
-        max_length=14, choices=_STATES, null=True
-    )
-    viber: models.CharField[str | None, str | None] = models.CharField(
-        max_length=14, choices=_STATES, null=True
-    )
     received_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
     source: models.CharField[str, str] = models.CharField(
         max_length=4,
@@ -191,19 +187,6 @@ class StatusEvent(models.Model):
         db_table = "smsstatus_delivery_event"
         verbose_name = "status event"
         ordering = ("-received_at", "-id")
-
-    def __str__(self) -> str:
-        return f"{self.id_sms}: {self.state}"
-
-    def report(self) -> StatusReport:
-        """The status as a `~smsstatus.StatusReport`, as the gateway sent it."""
-        return StatusReport(
-            self.id_sms,
-            time=_gateway_time(self.time, self.time_offset),
-            state=Status(self.state),
-            sms=None if self.sms is None else Status(self.sms),
-            viber=None if self.viber is None else Status(self.viber),
-        )
 
 
 class RejectedItem(models.Model):

@@ -37,6 +37,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from smsstatus._model import Limits
+from smsstatus._observe import unread
 from smsstatus._stream import read_at_most
 from smsstatus._token import token_matches
 from smsstatus._unavailable import RETRY_AFTER, log_unavailable
@@ -85,6 +86,10 @@ def statuses(request: HttpRequest, token: str) -> HttpResponse:
     limits = Limits()
     body = read_body(request, limits.max_bytes)
     if body is None:
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        # The declared length, else as far as it was read.
+        size = int(declared) if declared.isdecimal() else 0
+        unread(code=413, size=max(size, limits.max_bytes + 1))
         return HttpResponse(status=413)
     alias = router.db_for_write(Delivery)
     # The previous rows are read (a statement more) only for the signal's receivers.

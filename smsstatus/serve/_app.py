@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from smsstatus._model import Limits
-from smsstatus._observe import watch
+from smsstatus._observe import unread
 from smsstatus._token import check_token, token_matches
 from smsstatus.sql import StatusTable
 from smsstatus.sql._url import connect
@@ -144,9 +144,7 @@ class Receiver:
     async def _statuses(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(scope, receive, self._limits.max_bytes)
         if isinstance(body, int):
-            seen = watch()
-            if seen is not None:  # a document too, for the metrics and the log
-                seen.done(body=None, format=None, code=413, size=body)
+            unread(code=413, size=body)  # a document too, for the metrics and the log
             await _answer(send, 413)
             return
         if body is None:
