@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import datetime
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _postgres import Database
 
 import smsstatus
 from smsstatus import Status, StatusReport
 from smsstatus.sql import StatusTable, connect_sqlite, per_thread
+
+TOKEN = "k" * 40
 
 
 class Opened:
@@ -37,8 +40,7 @@ def is_closed(connection: sqlite3.Connection) -> bool:
     try:
         connection.execute("SELECT 1")
     except sqlite3.ProgrammingError as error:
-        assert "closed" in str(error)
-        return True
+        return "closed" in str(error)
     return False
 
 
@@ -98,9 +100,17 @@ def test_a_failure_in_a_nested_block_closes_the_one_connection(
 ) -> None:
     opened = Opened(tmp_path / "db.sqlite3")
     connect = per_thread(opened)
-    with pytest.raises(RuntimeError), connect() as outer, connect() as inner:
-        assert inner is outer
-        raise RuntimeError("in the inner block")
+    lent: list[sqlite3.Connection] = []
+
+    def nested() -> None:
+        with connect() as outer, connect() as inner:
+            lent.extend((outer, inner))
+            raise RuntimeError("in the inner block")
+
+    with pytest.raises(RuntimeError):
+        nested()
+    outer, inner = lent
+    assert inner is outer
     assert is_closed(outer)
     with connect() as fresh:
         assert fresh is not outer
@@ -146,10 +156,6 @@ def test_the_flask_blueprint_heals_after_a_read_only_database(
     tmp_path: Path,
 ) -> None:
     pytest.importorskip("flask")
-    from flask import Flask
-
-    from smsstatus.flask import blueprint
-
     path = tmp_path / "statuses.sqlite3"
     with closing(connect_sqlite(path)) as connection:
         StatusTable().create(connection)
@@ -165,24 +171,87 @@ def test_the_flask_blueprint_heals_after_a_read_only_database(
         opened.append(connection)
         return connection
 
-    token = "k" * 40
-    app = Flask(__name__)
-    app.config.update(SMSSTATUS_TOKEN=token)
-    app.register_blueprint(blueprint(per_thread(open_database)))
-    client = app.test_client()
-    moment = datetime(2026, 12, 6, 9, 0)
-    reports = [StatusReport(n, time=moment, state=Status.DELIVER) for n in (1, 2)]
-    body = smsstatus.encode_xml(reports)
-
-    refused = client.post(f"/statuses/{token}", data=body)
+    client = flask_client(per_thread(open_database))
+    body = delivery(1, 2)
+    refused = client.post(f"/statuses/{TOKEN}", data=body)
     assert refused.status_code == 503
-    taken = client.post(f"/statuses/{token}", data=body)
+    taken = client.post(f"/statuses/{TOKEN}", data=body)
     assert taken.status_code == 200
     assert sorted(smsstatus.decode_ack(taken.data, "xml")) == [1, 2]
-    again = client.post(f"/statuses/{token}", data=body)
+    again = client.post(f"/statuses/{TOKEN}", data=body)
     assert again.status_code == 200
     # One connection closed after the failure, one kept for both deliveries after.
     assert len(opened) == 2
     assert is_closed(opened[0])
     with closing(connect_sqlite(path)) as connection:
         assert sorted(StatusTable().load(connection, [1, 2])) == [1, 2]
+
+
+def flask_client(connect: Any) -> Any:
+    from flask import Flask
+
+    from smsstatus.flask import blueprint
+
+    app = Flask(__name__)
+    app.config.update(SMSSTATUS_TOKEN=TOKEN)
+    app.register_blueprint(blueprint(connect))
+    return app.test_client()
+
+
+def delivery(*ids: int) -> bytes:
+    moment = datetime(2026, 12, 6, 9, 0)
+    return smsstatus.encode_xml(
+        [StatusReport(n, time=moment, state=Status.DELIVER) for n in ids]
+    )
+
+
+def test_the_flask_blueprint_keeps_one_connection_and_commits(
+    database: Database,
+) -> None:
+    pytest.importorskip("flask")
+    with closing(database.connect()) as connection:
+        StatusTable().create(connection)
+    opened: list[Any] = []
+
+    def open_database() -> Any:
+        opened.append(database.connect())
+        return opened[-1]
+
+    client = flask_client(per_thread(open_database))
+    for ids in ((1, 2), (3,)):
+        answer = client.post(f"/statuses/{TOKEN}", data=delivery(*ids))
+        assert sorted(smsstatus.decode_ack(answer.data, "xml")) == list(ids)
+    assert client.get("/statuses/health").status_code == 200
+    assert len(opened) == 1
+    # Committed: another connection sees the rows.
+    with closing(database.connect()) as other:
+        assert sorted(StatusTable().load(other, [1, 2, 3])) == [1, 2, 3]
+    opened[0].close()
+
+
+def test_the_flask_blueprint_reconnects_after_its_connection_is_killed(
+    postgresql_database: Database,
+) -> None:
+    pytest.importorskip("flask")
+    import psycopg
+
+    database = postgresql_database
+    with closing(database.connect()) as connection:
+        StatusTable().create(connection)
+    opened: list[Any] = []
+
+    def open_database() -> Any:
+        opened.append(database.connect())
+        return opened[-1]
+
+    client = flask_client(per_thread(open_database))
+    assert client.post(f"/statuses/{TOKEN}", data=delivery(1)).status_code == 200
+    # As a server restart does to every connection.
+    with psycopg.connect(database.target, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (opened[0].info.backend_pid,))
+    assert client.post(f"/statuses/{TOKEN}", data=delivery(2)).status_code == 503
+    answer = client.post(f"/statuses/{TOKEN}", data=delivery(2))
+    assert smsstatus.decode_ack(answer.data, "xml") == (2,)
+    assert len(opened) == 2
+    assert opened[0].closed
+    opened[1].close()

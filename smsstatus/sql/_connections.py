@@ -41,11 +41,15 @@ def per_thread(connect: Callable[[], C]) -> Callable[[], AbstractContextManager[
     """
     local = threading.local()
 
-    @contextmanager
-    def lend() -> Iterator[C]:
+    def this_threads() -> _Kept:
         kept: _Kept | None = getattr(local, "kept", None)
         if kept is None:
             kept = local.kept = _Kept(connect())
+        return kept
+
+    @contextmanager
+    def lend() -> Iterator[C]:
+        kept = this_threads()
         try:
             yield kept.connection
         except BaseException:
