@@ -19,8 +19,9 @@ set (``Europe/Moscow``) as the README does:
   opens and closes a connection per delivery (``closing(connect_sqlite(...))``), to
   show what a kept connection is worth;
 - ``FastAPI, README`` and ``FastAPI, per delivery``: the README's FastAPI app, and the
-  same with a connection per delivery, called as ASGI on one event loop (its store
-  runs in Starlette's thread pool: the CPU time counts every thread);
+  same with a connection per delivery, called as ASGI on one event loop running in
+  a thread of its own as a worker's does (its store runs in Starlette's thread pool:
+  the CPU time counts every thread);
 - ``Django, README``: ``startproject``'s settings plus the README's lines (SQLite as
   Django opens it: no WAL, a connection per request), migrated.
 
@@ -42,6 +43,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import closing
@@ -183,7 +185,18 @@ def fastapi(path: str, *, per_delivery: bool) -> Wsgi:
             timezone=ZONE,
         )
     )
-    loop = asyncio.new_event_loop()  # one a round, as a worker keeps one
+    # One loop a round, as a uvicorn worker keeps one, its main task running all
+    # along in a thread of its own: anyio's worker threads (and the connections
+    # `per_thread` keeps in them) live as long as the loop's main task, and a loop
+    # run per request would end them after each.
+    loop = asyncio.new_event_loop()
+
+    async def serve() -> None:  # a task, as uvicorn's: anyio finds it
+        await loop.create_future()
+
+    threading.Thread(
+        target=lambda: loop.run_until_complete(serve()), daemon=True
+    ).start()
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         body = environ["wsgi.input"].read()
@@ -212,7 +225,7 @@ def fastapi(path: str, *, per_delivery: bool) -> Wsgi:
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        loop.run_until_complete(api(scope, receive, send))
+        asyncio.run_coroutine_threadsafe(api(scope, receive, send), loop).result()
         start_response(f"{sent[0]['status']} -", [])
         return [b"".join(m.get("body", b"") for m in sent[1:])]
 
