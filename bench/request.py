@@ -13,13 +13,15 @@ set (``Europe/Moscow``) as the README does:
 
 - ``bare``: a WSGI function that reads the body, calls `StatusTable.receive` on a
   connection opened once, and answers the `Ack`: the library's work and nothing else;
-- ``Flask, README``: the README's Flask app, which opens and closes a connection per
-  delivery (``closing(connect_sqlite(...))``);
-- ``Flask, open connection``: the same blueprint, its ``connect`` giving one connection
-  opened once (``contextlib.nullcontext``), to show what a kept connection is worth;
-- ``FastAPI, README``: the README's FastAPI app (a connection per delivery), called
-  as ASGI on one event loop (its store runs in Starlette's thread pool: the CPU
-  time counts every thread);
+- ``Flask, README``: the README's Flask app, a connection kept per thread
+  (``per_thread(lambda: connect_sqlite(...))``);
+- ``Flask, per delivery``: the same blueprint with 0.3's documented ``connect``, which
+  opens and closes a connection per delivery (``closing(connect_sqlite(...))``), to
+  show what a kept connection is worth;
+- ``FastAPI, README`` and ``FastAPI, per delivery``: the README's FastAPI app, and the
+  same with a connection per delivery, called as ASGI on one event loop running in
+  a thread of its own as a worker's does (its store runs in Starlette's thread pool:
+  the CPU time counts every thread);
 - ``Django, README``: ``startproject``'s settings plus the README's lines (SQLite as
   Django opens it: no WAL, a connection per request), migrated.
 
@@ -41,9 +43,10 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import closing, nullcontext
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,7 +58,7 @@ from store import whole_histories
 
 import smsstatus
 from smsstatus import encode_xml
-from smsstatus.sql import StatusTable, connect_sqlite
+from smsstatus.sql import StatusTable, connect_sqlite, per_thread
 
 TOKEN = "t" * 40
 ZONE = "Europe/Moscow"
@@ -81,8 +84,15 @@ def bare(path: str) -> Wsgi:
     return app
 
 
-def flask(path: str, *, open_connection: bool) -> Wsgi:
-    """The README's Flask app; with `open_connection`, one connection kept."""
+def connector(path: str, *, per_delivery: bool) -> Any:
+    """The README's `connect` (one connection kept per thread), or 0.3's."""
+    if per_delivery:
+        return lambda: closing(connect_sqlite(path))
+    return per_thread(lambda: connect_sqlite(path))
+
+
+def flask(path: str, *, per_delivery: bool) -> Wsgi:
+    """The README's Flask app; with `per_delivery`, 0.3's connection per delivery."""
     import flask as flask_module
 
     import smsstatus.flask
@@ -90,11 +100,7 @@ def flask(path: str, *, open_connection: bool) -> Wsgi:
     app = flask_module.Flask(__name__)
     app.config["SMSSTATUS_TOKEN"] = TOKEN
     app.config["SMSSTATUS_TIMEZONE"] = ZONE
-    if open_connection:
-        connection = connect_sqlite(path)
-        connect: Any = lambda: nullcontext(connection)  # noqa: E731
-    else:
-        connect = lambda: closing(connect_sqlite(path))  # noqa: E731
+    connect = connector(path, per_delivery=per_delivery)
     app.register_blueprint(smsstatus.flask.blueprint(connect))
     return app.wsgi_app  # type: ignore[no-any-return]
 
@@ -161,9 +167,10 @@ def __getattr__(name: str) -> Any:
     return [path("", include("smsstatus.django.urls"))]
 
 
-def fastapi(path: str) -> Wsgi:
-    """The README's FastAPI app, called as ASGI on an event loop of its own, behind
-    the WSGI calling convention the other cases share."""
+def fastapi(path: str, *, per_delivery: bool) -> Wsgi:
+    """The README's FastAPI app (with `per_delivery`, 0.3's connection per
+    delivery), called as ASGI on an event loop of its own, behind the WSGI calling
+    convention the other cases share."""
     import asyncio
 
     import fastapi as fastapi_module
@@ -174,11 +181,22 @@ def fastapi(path: str) -> Wsgi:
     api.include_router(
         smsstatus.fastapi.router(
             token=TOKEN,
-            connect=lambda: closing(connect_sqlite(path)),
+            connect=connector(path, per_delivery=per_delivery),
             timezone=ZONE,
         )
     )
-    loop = asyncio.new_event_loop()  # one a round, as a worker keeps one
+    # One loop a round, as a uvicorn worker keeps one, its main task running all
+    # along in a thread of its own: anyio's worker threads (and the connections
+    # `per_thread` keeps in them) live as long as the loop's main task, and a loop
+    # run per request would end them after each.
+    loop = asyncio.new_event_loop()
+
+    async def serve() -> None:  # a task, as uvicorn's: anyio finds it
+        await loop.create_future()
+
+    threading.Thread(
+        target=lambda: loop.run_until_complete(serve()), daemon=True
+    ).start()
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         body = environ["wsgi.input"].read()
@@ -207,7 +225,7 @@ def fastapi(path: str) -> Wsgi:
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        loop.run_until_complete(api(scope, receive, send))
+        asyncio.run_coroutine_threadsafe(api(scope, receive, send), loop).result()
         start_response(f"{sent[0]['status']} -", [])
         return [b"".join(m.get("body", b"") for m in sent[1:])]
 
@@ -220,9 +238,10 @@ TABLES = [
 ]
 CASES: dict[str, Callable[[str], Wsgi]] = {
     "bare": bare,
-    "Flask, README": lambda path: flask(path, open_connection=False),
-    "Flask, open connection": lambda path: flask(path, open_connection=True),
-    "FastAPI, README": fastapi,
+    "Flask, README": lambda path: flask(path, per_delivery=False),
+    "Flask, per delivery": lambda path: flask(path, per_delivery=True),
+    "FastAPI, README": lambda path: fastapi(path, per_delivery=False),
+    "FastAPI, per delivery": lambda path: fastapi(path, per_delivery=True),
     "Django, README": django,
 }
 

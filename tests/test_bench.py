@@ -354,8 +354,9 @@ def test_request_bench_compares_each_receiver_to_the_bare_function() -> None:
     assert [row[0] for row in rows] == [
         "bare",
         "Flask, README",
-        "Flask, open connection",
+        "Flask, per delivery",
         "FastAPI, README",
+        "FastAPI, per delivery",
         "Django, README",
     ]
     assert rows[0][2] == "1.00"

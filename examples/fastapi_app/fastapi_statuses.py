@@ -21,7 +21,7 @@ from contextlib import closing
 from fastapi import FastAPI
 
 import smsstatus.fastapi
-from smsstatus.sql import StatusTable, connect_sqlite
+from smsstatus.sql import StatusTable, connect_sqlite, per_thread
 
 # uvicorn's logs show the request's path (the access log in each line, the error
 # log in a traceback that quotes it, the ASGI messages at --log-level trace): show
@@ -50,7 +50,8 @@ def create_app(
     app.include_router(
         smsstatus.fastapi.router(
             token=token,
-            connect=lambda: closing(connect_sqlite(database)),
+            # One connection kept per worker thread, reopened after a failure.
+            connect=per_thread(lambda: connect_sqlite(database)),
             timezone=timezone,
         )
     )

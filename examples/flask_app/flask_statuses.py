@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask
 
 import smsstatus.flask
-from smsstatus.sql import StatusTable, connect_sqlite
+from smsstatus.sql import StatusTable, connect_sqlite, per_thread
 
 # The development server logs each request's path: show the token as ***.
 logging.getLogger("werkzeug").addFilter(smsstatus.RedactToken())
@@ -45,8 +45,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database = app.config["SMSSTATUS_DATABASE"]
     with closing(connect_sqlite(database)) as connection:
         StatusTable().create(connection)
-    app.register_blueprint(
-        smsstatus.flask.blueprint(lambda: closing(connect_sqlite(database)))
-    )
+    # One connection kept per worker thread, reopened after a failure.
+    connect = per_thread(lambda: connect_sqlite(database))
+    app.register_blueprint(smsstatus.flask.blueprint(connect))
     # --- setup: end
     return app

@@ -1,6 +1,7 @@
 """The statuses, kept in SQLite or PostgreSQL: `StatusTable` (the latest status of
 each message, and the ledger: every status it went through, every delivery, every
-rejected item) and `connect_sqlite`.
+rejected item), `connect_sqlite`, and `per_thread`, a connection kept open per
+thread for the receivers.
 
 ::
 
@@ -9,6 +10,7 @@ rejected item) and `connect_sqlite`.
     ack = table.receive(connection, body, remote=peer)
 """
 
+from ._connections import per_thread
 from ._records import Change, Event, Pruned, Rejected, Sent, Update, Webhook
 from ._sqlite import connect_sqlite
 from ._stats import Bucket
@@ -25,4 +27,5 @@ __all__ = [
     "Update",
     "Webhook",
     "connect_sqlite",
+    "per_thread",
 ]

@@ -1,0 +1,82 @@
+"""`per_thread`: a connection kept open per thread, for the receivers' ``connect``.
+
+Strategy.  Opening a database connection costs as much as storing a delivery
+(SQLite also checkpoints its WAL when the last connection closes), so each thread
+keeps the one it opened and lends it again to every block that follows.  Drivers'
+connections belong to one thread (sqlite3 refuses any other), so they are kept in a
+`threading.local` and never shared: a thread's connection is closed when the thread
+ends (its locals go with it), which bounds the open connections by the live threads
+of the server (a worker's threads, or FastAPI's pool of 40 at most).  A block that
+raises may have left the connection broken (a database restarted, a file made
+read-only, a transaction aborted), so the connection is closed and forgotten and the
+next block opens a new one: a failure is answered once, never kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
+from typing import Any, TypeVar
+
+__all__ = ["per_thread"]
+
+C = TypeVar("C")
+
+
+def per_thread(connect: Callable[[], C]) -> Callable[[], AbstractContextManager[C]]:
+    """Turn `connect`, a function that opens a DB-API connection, into the
+    ``connect`` the receivers take, keeping one connection open per thread::
+
+        connect = per_thread(lambda: connect_sqlite("statuses.sqlite3"))
+        app.register_blueprint(smsstatus.flask.blueprint(connect))
+
+    Each call of the result gives a context manager lending the calling thread's
+    connection, opened by `connect` on the thread's first call and kept for the
+    next.  When the block it was lent to raises, the connection is closed and
+    forgotten, so the thread's next call opens a new one (after a database restart,
+    a file made read-only); the exception propagates.  A thread's connection is
+    closed when the thread ends.  The blocks must end their transactions (the
+    receivers' and `StatusTable`'s writes commit or roll back before they return).
+    """
+    local = threading.local()
+
+    def this_threads() -> _Kept:
+        kept: _Kept | None = getattr(local, "kept", None)
+        if kept is None:
+            kept = local.kept = _Kept(connect())
+        return kept
+
+    @contextmanager
+    def lend() -> Iterator[C]:
+        kept = this_threads()
+        try:
+            yield kept.connection
+        except BaseException:
+            if getattr(local, "kept", None) is kept:  # not already closed by a nested
+                del local.kept
+            kept.close()
+            raise
+
+    return lend
+
+
+class _Kept:
+    """A thread's connection, closed when the thread's locals let go of it (as the
+    thread ends) rather than left to the driver's finaliser."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def close(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            # Closing a broken connection may fail too; the block's error is the
+            # one that matters.
+            with suppress(Exception):
+                connection.close()
+
+    def __del__(self) -> None:
+        self.close()
