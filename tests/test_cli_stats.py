@@ -22,11 +22,23 @@ from smsstatus.sql._url import DatabaseUnavailable, connect, redacted
 NOW = datetime.now(timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def _now() -> None:
+    """Each test places its rows around its own start, not the module's import: the
+    suite takes minutes, and an hour may turn in between."""
+    global NOW
+    NOW = datetime.now(timezone.utc)
+
+
 def rows() -> list[Row]:
+    # Placed by the hour, not the minute: "a minute ago" is in the previous slice
+    # during the first minute of an hour.
+    hour = NOW.replace(minute=0, second=0, microsecond=0)
+    earlier = hour - timedelta(hours=2) + timedelta(minutes=1)  # 2 slices back
     return [
-        Row(1, NOW - timedelta(hours=2, minutes=1), Status.READ, NOW, "promo"),
-        Row(2, NOW - timedelta(hours=2, minutes=1), Status.DELIVER, tag="otp"),
-        Row(3, NOW - timedelta(minutes=1), Status.EXPIRED, NOW),
+        Row(1, earlier, Status.READ, NOW, "promo"),
+        Row(2, earlier, Status.DELIVER, tag="otp"),
+        Row(3, hour, Status.EXPIRED, NOW),
         Row(4, NOW - timedelta(days=3), Status.READ, NOW),
     ]
 
@@ -100,8 +112,12 @@ def test_the_table_has_a_row_and_a_bar_per_slice(
     assert three_days_ago[2:6] == ["1", "1", "1", "100.0%"]
     assert lines[0].split()[2:] == ["0", "0", "0", "-"]  # empty: no bar
     today = lines[-1]
-    # 3 messages, 2 delivered: the busiest slice's bar is full width.
-    assert today.endswith("#" * 27 + "-" * 13)
+    if NOW.hour >= 2:  # the messages of two hours ago are today's too
+        # 3 messages, 2 delivered: the busiest slice's bar is full width.
+        assert today.endswith("#" * 27 + "-" * 13)
+    else:  # they were yesterday's: 2 delivered, a full bar; today 1 not delivered
+        assert lines[-2].endswith("#" * 40)
+        assert today.endswith(" " + "-" * 20)
 
 
 def test_the_tag_filter(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
