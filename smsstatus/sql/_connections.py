@@ -15,6 +15,7 @@ next block opens a new one: a failure is answered once, never kept.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any, TypeVar
@@ -62,21 +63,22 @@ def per_thread(connect: Callable[[], C]) -> Callable[[], AbstractContextManager[
 
 
 class _Kept:
-    """A thread's connection, closed when the thread's locals let go of it (as the
-    thread ends) rather than left to the driver's finaliser."""
+    """A thread's connection, closed by `close`, or else when the thread's locals let
+    go of it (the thread ended, or the app holding `per_thread` was collected).
+    That second close is a weakref finaliser, not ``__del__``: when the keeper and
+    the connection are collected together, weakref callbacks run before the
+    garbage's own finalisers, so the driver never finds the connection open (Python
+    3.13 warns about an unclosed sqlite3 connection)."""
 
-    __slots__ = ("connection",)
+    __slots__ = ("__weakref__", "close", "connection")
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
+        self.close = weakref.finalize(self, _close_quietly, connection)
 
-    def close(self) -> None:
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            # Closing a broken connection may fail too; the block's error is the
-            # one that matters.
-            with suppress(Exception):
-                connection.close()
 
-    def __del__(self) -> None:
-        self.close()
+def _close_quietly(connection: Any) -> None:
+    # Closing a broken connection may fail too; the block's error is the one that
+    # matters.
+    with suppress(Exception):
+        connection.close()
