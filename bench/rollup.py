@@ -130,13 +130,18 @@ def writers(
     connection = database.connect()
     times: dict[str, list[float]] = {name: [] for name in TABLES}
     try:
-        for _ in range(rounds):
+        for round in range(rounds):
             _reset(connection, database)
-            for name, table in TABLES.items():
+            order = list(TABLES.items())
+            for name, table in order[:: -1 if round % 2 else 1]:  # each first in turn
                 shares = [documents[i::count] for i in range(count)]
                 start = threading.Barrier(count + 1)
 
-                def run(share: list[Any], table: StatusTable = table) -> None:
+                def run(
+                    share: list[Any],
+                    table: StatusTable = table,
+                    start: threading.Barrier = start,
+                ) -> None:
                     own = database.connect()
                     try:
                         start.wait()

@@ -159,7 +159,8 @@ def _rollup_query(rollup: str, *, tag: bool) -> str:
     parameters: the first slice's first hour, the hours a slice, the range's two
     ends in hours, the tag."""
     return (
-        "SELECT (hour - %s) / %s, state, NULLIF(took, -1), CAST(sum(messages) AS bigint)"
+        "SELECT (hour - %s) / %s, state, NULLIF(took, -1),"
+        " CAST(sum(messages) AS bigint)"
         f" FROM {rollup} WHERE hour >= %s AND hour < %s"
         + (" AND tagged = 1 AND tag = %s" if tag else "")
         + " GROUP BY 1, 2, 3"
