@@ -24,7 +24,6 @@ PostgreSQL for 24 hourly slices at the largest size.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import statistics
 import sys
@@ -35,10 +34,8 @@ from typing import Any
 from _storage import Database, databases, machine, versions
 
 from smsstatus.sql import StatusTable
-from smsstatus.sql._dialect import Names
 
 TARGET_MS = 100.0
-ROLLUP, ROWS = "roll-up", "rows"
 CASES = {
     "24 hourly slices": (timedelta(hours=23), timedelta(hours=1)),
     "30 daily slices": (timedelta(days=29), timedelta(days=1)),
@@ -127,11 +124,6 @@ def fill(database: Database, connection: Any, count: int, now: datetime) -> None
             + " ON CONFLICT DO NOTHING",
             (first, last),
         )
-    if sqlite:
-        # SQLite's roll-up is kept by the ledger's writes, which this fill is not:
-        # `create` rolls up the rows already there (PostgreSQL's triggers did).
-        connection.execute(f"DROP TABLE {table}_rollup")
-        StatusTable().create(connection)
     connection.commit()
     if sqlite:
         connection.execute(f"ANALYZE {table}")
@@ -146,17 +138,10 @@ def fill(database: Database, connection: Any, count: int, now: datetime) -> None
 def measure(
     connection: Any, now: datetime, rounds: int
 ) -> dict[str, tuple[float, int]]:
-    """Each case's median time in ms and the messages it counted, from the roll-up
-    and from the rows."""
-    rolled = StatusTable()
-    rows = StatusTable()
-    # The same tables read without the roll-up (a private switch, for comparison).
-    rows._names = Names(rows.name, True, rolled=False)
+    """Each case's median time in ms and the messages it counted."""
+    table = StatusTable()
     found = {}
-    for (case, (back, size)), (how, table) in itertools.product(
-        CASES.items(), ((ROLLUP, rolled), (ROWS, rows))
-    ):
-        case = f"{case}, {how}"
+    for case, (back, size) in CASES.items():
         times = []
         for _ in range(rounds):
             start = time.perf_counter()
@@ -186,7 +171,7 @@ def main() -> None:
             for size in sizes:
                 connection = database.connect()
                 table = StatusTable()
-                for suffix in ("", "_event", "_webhook", "_rejected", "_rollup"):
+                for suffix in ("", "_event", "_webhook", "_rejected"):
                     connection.execute(f"DROP TABLE IF EXISTS {table.name}{suffix}")
                 connection.commit()
                 table.create(connection)
@@ -200,14 +185,14 @@ def main() -> None:
                 + " |"
             )
             print("|---" * (len(sizes) + 1) + "|")
-            for case in results[sizes[0]]:
+            for case in CASES:
                 cells = [
                     f"{results[n][case][0]:.1f} ({results[n][case][1]} counted)"
                     for n in sizes
                 ]
                 print(f"| {case} | " + " | ".join(cells) + " |")
             if database.kind == "postgresql":
-                ms = results[sizes[-1]][f"24 hourly slices, {ROLLUP}"][0]
+                ms = results[sizes[-1]]["24 hourly slices"][0]
                 verdicts.append(
                     f"{'PASS' if ms < TARGET_MS else 'FAIL'} PostgreSQL, 24 hourly"
                     f" slices over {sizes[-1]} messages: {ms:.1f} ms"

@@ -197,8 +197,7 @@ def test_stats_on_postgresql(
     url = f"postgresql://{params['user']}@{host}:{params['port']}/cli_stats"
     status, _, err = run(capsys, "--db", url)
     assert status == 2
-    missing = 'relation "smsstatus_delivery_rollup" does not exist'
-    assert err == f"smsstatus: {url}: {missing}\n"
+    assert err == f'smsstatus: {url}: relation "smsstatus_delivery" does not exist\n'
     connection = connect(url)
     try:
         insert(connection, ledger(connection), rows())

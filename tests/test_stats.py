@@ -68,12 +68,6 @@ def insert(connection: Any, table: StatusTable, rows: Iterable[Row]) -> None:
                 stored(connection, row.seen_at) if row.tag else None,
             ),
         )
-    if is_sqlite(connection):
-        # SQLite's roll-up is kept by the ledger's own writes, not by triggers:
-        # rows put in by hand are rolled up by `create` (as a 0.2 table's are), in
-        # the same transaction.
-        connection.execute(f"DROP TABLE {table.name}_rollup")
-        table.create(connection)
     connection.commit()
 
 

@@ -79,17 +79,9 @@ class Names:
 
     latest: str
     history: bool
-    # Whether `stats`' roll-up is kept (only the write-cost benchmark turns it off).
-    rolled: bool = True
 
     def __attrs_post_init__(self) -> None:
-        for name in (
-            self.latest,
-            self.event,
-            self.webhook,
-            self.rejected,
-            self.rollup,
-        ):
+        for name in (self.latest, self.event, self.webhook, self.rejected):
             if (
                 not isinstance(name, str)
                 or not _IDENTIFIER.fullmatch(name)
@@ -112,10 +104,6 @@ class Names:
     @property
     def rejected(self) -> str:
         return f"{self.latest}_rejected"
-
-    @property
-    def rollup(self) -> str:
-        return f"{self.latest}_rollup"
 
     @functools.cached_property
     def upsert(self) -> str:

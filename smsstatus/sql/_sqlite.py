@@ -39,13 +39,11 @@ from ._dialect import (
 if TYPE_CHECKING:
     import os
     import sqlite3
-from ._rollup import key_sql, rollup_sql, upsert_sql
 from ._schema import index_sql, table_sql, upgrade_sql
 
 __all__ = ["SQLite", "connect_sqlite"]
 
 _ROWS_PER_STATEMENT = 20
-_KEYS_PER_STATEMENT = 100
 # The database's clock as the time columns store it: Django's form of a datetime on
 # SQLite, with microseconds ('now' has milliseconds).
 _NOW = "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
@@ -115,10 +113,6 @@ class SQLite(Dialect):
     def create(self, cursor: Any, names: Names) -> None:
         # BEGIN IMMEDIATE serialises concurrent creators: the columns read here
         # are still the columns when the ALTERs run.
-        rolled = cursor.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-            (names.rollup,),
-        ).fetchone()
         statements = table_sql(
             names, self.time_type, "INTEGER PRIMARY KEY AUTOINCREMENT", "blob"
         )
@@ -129,10 +123,6 @@ class SQLite(Dialect):
         }
         indexes = index_sql(names, partial=False)
         for statement in upgrade_sql(names, self.time_type, columns) + indexes:
-            cursor.execute(statement)
-        for statement in (
-            rollup_sql(names, sqlite=True) if names.rolled and not rolled else []
-        ):
             cursor.execute(statement)
 
     @functools.cache  # noqa: B019 (two instances at most, kept for good)
@@ -161,49 +151,7 @@ class SQLite(Dialect):
         )
         return upsert, events, webhook, rejected
 
-    @functools.cache  # noqa: B019
-    def _keys_sql(self, names: Names) -> str:
-        marks = ", ".join("?" * _KEYS_PER_STATEMENT)
-        return (
-            f"SELECT {key_sql('t', sqlite=True)}, count(*) FROM {names.latest} AS t"
-            f" WHERE id_sms IN ({marks}) AND seen_at IS NOT NULL"
-            " GROUP BY 1, 2, 3, 4, 5"
-        )
-
-    def _keys(self, cursor: Any, names: Names, ids: Sequence[int]) -> dict[Any, int]:
-        counts: dict[Any, int] = {}
-        statement = self._keys_sql(names)
-        for chunk in chunks(ids, _KEYS_PER_STATEMENT):
-            padded = [*chunk, *[None] * (_KEYS_PER_STATEMENT - len(chunk))]
-            for *key, count in cursor.execute(statement, padded):
-                key = tuple(key)
-                counts[key] = counts.get(key, 0) + count
-        return counts
-
-    def _roll(
-        self, cursor: Any, names: Names, ids: Sequence[int], before: dict[Any, int]
-    ) -> None:
-        after = self._keys(cursor, names, ids)
-        deltas = [
-            (*key, after.get(key, 0) - before.get(key, 0))
-            for key in before.keys() | after.keys()
-            if after.get(key, 0) != before.get(key, 0)
-        ]
-        if deltas:
-            cursor.executemany(upsert_sql(names), deltas)
-
     def write(
-        self, cursor: Any, names: Names, rows: Sequence[Row], log: Log | None
-    ) -> None:
-        if not names.rolled:
-            self._write(cursor, names, rows, log)
-            return
-        ids = sorted({row[0] for row in rows})
-        before = self._keys(cursor, names, ids)
-        self._write(cursor, names, rows, log)
-        self._roll(cursor, names, ids, before)
-
-    def _write(
         self, cursor: Any, names: Names, rows: Sequence[Row], log: Log | None
     ) -> None:
         upsert, events, webhook, rejected = self._statements(names)
@@ -258,8 +206,6 @@ class SQLite(Dialect):
     def register(
         self, cursor: Any, names: Names, rows: Sequence[tuple[int, Any, str | None]]
     ) -> None:
-        ids = sorted(row[0] for row in rows)
-        before = self._keys(cursor, names, ids) if names.rolled else {}
         (now,) = cursor.execute(f"SELECT {_NOW}").fetchone()
         cursor.executemany(
             f"WITH c(now) AS (SELECT ?) INSERT INTO {names.latest}"
@@ -277,8 +223,6 @@ class SQLite(Dialect):
                 for id_sms, at, tag in rows
             ],
         )
-        if names.rolled:
-            self._roll(cursor, names, ids, before)
 
 
 def connect_sqlite(

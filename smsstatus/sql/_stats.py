@@ -33,12 +33,23 @@ import attrs
 from smsstatus._model import _FINAL, Status
 
 from ._dialect import FINAL_STATES, dialect_of
-from ._rollup import BOUNDS, HOUR
 from ._sqlite import SQLite
 
 __all__ = ["Bucket", "pending_count", "stats"]
 
-TO_FINAL = (*(key for key, _ in BOUNDS), "more")
+# The time-to-final classes: each counts the durations below its bound (seconds) and
+# at or above the previous one; "more" the rest.
+_BOUNDS = (
+    ("10s", 10),
+    ("30s", 30),
+    ("1m", 60),
+    ("5m", 300),
+    ("15m", 900),
+    ("1h", 3600),
+    ("6h", 6 * 3600),
+    ("24h", 24 * 3600),
+)
+TO_FINAL = (*(key for key, _ in _BOUNDS), "more")
 _DAY = 24 * 3600
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _DELIVERED = (Status.DELIVER, Status.READ)
@@ -115,11 +126,11 @@ def _query(
     the durations (`below` tests ``took`` against ``{seconds}``) and counts."""
     cases = " ".join(
         f"WHEN {below.format(seconds=bound)} THEN {index}"
-        for index, (_, bound) in enumerate(BOUNDS)
+        for index, (_, bound) in enumerate(_BOUNDS)
     )
     return (
         f"SELECT slice, state, CASE WHEN took IS NULL THEN NULL {cases}"
-        f" ELSE {len(BOUNDS)} END, count(*) FROM (SELECT {slice_of} AS slice, state,"
+        f" ELSE {len(_BOUNDS)} END, count(*) FROM (SELECT {slice_of} AS slice, state,"
         f" CASE WHEN state IN ({FINAL_STATES}) THEN {duration} END AS took"
         f" FROM {table} WHERE seen_at >= {mark} AND seen_at < {mark}"
         + (f" AND tag = {mark}" if tag else "")
@@ -154,24 +165,10 @@ _POSTGRESQL_QUERY = {
 }
 
 
-def _rollup_query(rollup: str, *, tag: bool) -> str:
-    """The counting statement on the roll-up: its hours summed into slices.  The
-    parameters: the first slice's first hour, the hours a slice, the range's two
-    ends in hours, the tag."""
-    return (
-        "SELECT (hour - %s) / %s, state, NULLIF(took, -1),"
-        " CAST(sum(messages) AS bigint)"
-        f" FROM {rollup} WHERE hour >= %s AND hour < %s"
-        + (" AND tagged = 1 AND tag = %s" if tag else "")
-        + " GROUP BY 1, 2, 3"
-    )
-
-
 def stats(
     connection: Any,
     table: str,
     *,
-    rollup: str | None = None,
     since: datetime,
     until: datetime | None = None,
     bucket: timedelta = timedelta(hours=1),
@@ -189,29 +186,16 @@ def stats(
             return []
         start = _EPOCH + timedelta(seconds=first * size)
         end = _EPOCH + timedelta(seconds=(last + 1) * size)
-        tagged = () if tag is None else (tag,)
-        if rollup is not None and size % HOUR == 0:
-            hours = size // HOUR
-            parameters: tuple[Any, ...] = (
-                first * hours,
-                hours,
-                first * hours,
-                (last + 1) * hours,
-                *tagged,
-            )
-            query = _rollup_query(rollup, tag=tag is not None)
-            rows = dialect.execute(cursor, query, parameters).fetchall()
-        else:
-            query = (_SQLITE_QUERY if sqlite else _POSTGRESQL_QUERY)[tag is not None]
-            parameters = (
-                first * size,
-                size,
-                dialect.bind_clock(start),
-                dialect.bind_clock(end),
-                *tagged,
-            )
-            cursor.execute(query.format(table=table), parameters)
-            rows = cursor.fetchall()
+        query = (_SQLITE_QUERY if sqlite else _POSTGRESQL_QUERY)[tag is not None]
+        parameters = (
+            first * size,
+            size,
+            dialect.bind_clock(start),
+            dialect.bind_clock(end),
+            *(() if tag is None else (tag,)),
+        )
+        cursor.execute(query.format(table=table), parameters)
+        rows = cursor.fetchall()
     counts: list[tuple[dict[Status, int], dict[str, int]]] = [
         ({}, {}) for _ in range(last - first + 1)
     ]

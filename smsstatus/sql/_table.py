@@ -283,7 +283,6 @@ class StatusTable:
         return _stats.stats(
             connection,
             self._names.latest,
-            rollup=self._names.rollup if self._names.rolled else None,
             since=since,
             until=until,
             bucket=bucket,
