@@ -352,7 +352,8 @@ def test_rollup_bench_reports_the_cost_of_the_prototype(database: Database) -> N
     cases = ["one writer"] + (["2 writers"] if database.kind == "postgresql" else [])
     assert [row[1] for row in rows] == cases
     for row in rows:
-        assert row[2].isdigit() and row[3].isdigit(), row
+        assert row[2].isdigit(), row
+        assert row[3].isdigit(), row
         assert re.fullmatch(r"\d+\.\d{3}", row[4]), row
     (part,) = table(report, "Where the time goes (one writer, one pass)")[1:]
     assert re.fullmatch(r"\d+\.\d{3} \((triggers|its reads .*)\)", part[2]), part
