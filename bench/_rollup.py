@@ -17,9 +17,9 @@ already there); `check` compares it with a recount of the rows.
 - SQLite (one writer at a time): the ledger's writes keep it themselves, as a patch
   of the dialect's `write` and `register` for the tables `install` was given: the
   keys of the rows they touch are read before and after, and the differences
-  upserted.  A row trigger costs more (measured: a trivial one alone adds 10 % to a
-  document's time, a real one 25-35 %).  Deletes, which the ledger never makes, are
-  counted by a row trigger.
+  upserted.  A row trigger costs more (measured roughly, with synchronous=OFF: a
+  trivial one alone adds 10 % to a document's time, a real one 25-35 %).  Deletes,
+  which the ledger never makes, are counted by a row trigger.
 """
 
 from __future__ import annotations
