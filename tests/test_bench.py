@@ -337,6 +337,31 @@ def test_stats_bench_times_both_cases_at_every_size(database: Database) -> None:
         assert verdicts == ["(PostgreSQL not measured)"]
 
 
+def test_rollup_bench_reports_the_cost_of_the_prototype(database: Database) -> None:
+    # It exits 1 (which run_bench refuses) when the roll-up is not a recount.
+    report = run_bench(
+        "rollup.py", database, "--statuses", "400", "--rounds", "1", "--writers", "2"
+    )
+    assert report.startswith("smsstatus roll-up write cost: Python ")
+    header, *rows = table(report, "Write cost of the roll-up")
+    assert header[2:] == [
+        "statuses/s, no roll-up",
+        "statuses/s, roll-up",
+        "time a status, roll-up / none",
+    ]
+    cases = ["one writer"] + (["2 writers"] if database.kind == "postgresql" else [])
+    assert [row[1] for row in rows] == cases
+    for row in rows:
+        assert row[2].isdigit(), row
+        assert row[3].isdigit(), row
+        assert re.fullmatch(r"\d+\.\d{3}", row[4]), row
+    (part,) = table(report, "Where the time goes (one writer, one pass)")[1:]
+    assert re.fullmatch(r"\d+\.\d{3} \((triggers|its reads .*)\)", part[2]), part
+    verdicts = report.split("## Target", 1)[1].strip().splitlines()
+    assert len(verdicts) == len(cases)
+    assert all(re.match(r"(PASS|FAIL) .*target <= 1\.1x", line) for line in verdicts)
+
+
 REQUEST = SCRIPT.with_name("request.py")
 
 
