@@ -50,6 +50,7 @@ RECEIVERS = {
         "Django, + `CONN_MAX_AGE`, `CONN_HEALTH_CHECKS` (production.md)",
     ),
     "asgi": ("uvicorn", "bare ASGI function: `receive` on a kept connection"),
+    "asgi-thread": ("uvicorn", "the same, `receive` in anyio's worker threads"),
     "fastapi": ("uvicorn", "FastAPI, as the README: `per_thread`"),
     "fastapi-per-delivery": (
         "uvicorn",
@@ -58,6 +59,19 @@ RECEIVERS = {
     "serve": ("uvicorn", "`smsstatus serve` (a log line per POST)"),
 }
 BASELINE = {"gunicorn": "wsgi", "uvicorn": "asgi"}
+# The application factories each server imports (gunicorn calls the expression).
+WSGI = {
+    "wsgi": "bare_wsgi()",
+    "app": "make_app()",
+    "flask": "flask_app()",
+    "flask-per-delivery": "flask_app(True)",
+}
+ASGI = {
+    "asgi": "bare_asgi",
+    "asgi-thread": "bare_asgi_threaded",
+    "fastapi": "fastapi_app",
+    "fastapi-per-delivery": "fastapi_per_delivery",
+}
 
 
 def database() -> Database:
@@ -87,11 +101,19 @@ def bare_wsgi() -> Callable[..., Iterable[bytes]]:
     return app
 
 
-def bare_asgi() -> Callable[..., Any]:
+def bare_asgi(threaded: bool = False) -> Callable[..., Any]:
     """The library's work in an ASGI function (run with ``--lifespan off``): one
-    connection kept per worker, the store run in the event loop."""
+    connection kept per worker, the store run in the event loop; `threaded`, in
+    anyio's worker threads as Starlette runs a blocking function (a connection
+    kept per thread)."""
+    import anyio.to_thread
+
     place, table, zone = database(), StatusTable(), ZoneInfo(ZONE)
-    kept: list[Any] = []
+    connect = per_thread(place.connect)
+
+    def store(body: bytes, remote: str) -> Any:
+        with connect() as connection:
+            return table.receive(connection, body, tz=zone, remote=remote)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         chunks, more = [], True
@@ -99,11 +121,11 @@ def bare_asgi() -> Callable[..., Any]:
             message = await receive()
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
-        if not kept:
-            kept.append(place.connect())
-        ack = table.receive(
-            kept[0], b"".join(chunks), tz=zone, remote=scope["client"][0]
-        )
+        body, remote = b"".join(chunks), scope["client"][0]
+        if threaded:
+            ack = await anyio.to_thread.run_sync(store, body, remote)
+        else:
+            ack = store(body, remote)
         headers = [
             (b"content-type", ack.content_type.encode("latin-1")),
             (b"content-length", str(len(ack.body)).encode("ascii")),
@@ -114,6 +136,10 @@ def bare_asgi() -> Callable[..., Any]:
         await send({"type": "http.response.body", "body": ack.body})
 
     return app
+
+
+def bare_asgi_threaded() -> Callable[..., Any]:
+    return bare_asgi(threaded=True)
 
 
 def make_app() -> Callable[..., Iterable[bytes]]:
@@ -206,20 +232,12 @@ def start(
     gunicorn += ["--log-level", "warning"]
     uvicorn = ["-m", "uvicorn", "--port", str(port), "--workers", str(workers)]
     uvicorn += ["--app-dir", str(HERE), "--log-level", "warning", "--factory"]
-    factories = {
-        "wsgi": "_receivers:bare_wsgi()",
-        "app": "_receivers:make_app()",
-        "flask": "_receivers:flask_app()",
-        "flask-per-delivery": "_receivers:flask_app(True)",
-    }
-    if receiver in factories:
-        argv = [*gunicorn, factories[receiver]]
-    elif receiver == "asgi":
-        argv = [*uvicorn, "--lifespan", "off", "_receivers:bare_asgi"]
-    elif receiver == "fastapi":
-        argv = [*uvicorn, "_receivers:fastapi_app"]
-    elif receiver == "fastapi-per-delivery":
-        argv = [*uvicorn, "_receivers:fastapi_per_delivery"]
+    if receiver in WSGI:
+        argv = [*gunicorn, f"_receivers:{WSGI[receiver]}"]
+    elif receiver in ASGI:
+        argv = [*uvicorn, f"_receivers:{ASGI[receiver]}"]
+        # The bare functions answer no lifespan messages.
+        argv[-1:-1] = ["--lifespan", "off"] if receiver.startswith("asgi") else []
     elif receiver == "serve":
         argv = ["-m", "smsstatus", "serve", "--db", place.url(), "--tz", ZONE]
         argv += ["--port", str(port), "--workers", str(workers)]
