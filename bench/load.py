@@ -10,39 +10,43 @@ extra)::
 
 The receivers (``--receivers``, comma-separated, default all; each on tables of its
 own, see ``_receivers.py``): on gunicorn (``--workers`` processes of ``--threads``
-threads) ``wsgi``, the bare WSGI function (read the body, `StatusTable.receive` on a
-kept connection, answer the `Ack`), ``app`` (0.2's path: `receive_batch` +
-`StatusTable.save`), ``flask`` as the README sets it up (`per_thread`),
-``flask-per-delivery`` (a connection opened and closed per delivery, as 0.2 and 0.3
-documented it), ``django`` (the example project: ``startproject``'s settings plus
-the README's lines) and ``django-persistent`` (the same with ``CONN_MAX_AGE`` and
-health checks); on uvicorn (``--workers`` processes) ``asgi``, the bare ASGI
-function, ``fastapi``, ``fastapi-per-delivery`` and ``serve`` (``smsstatus
-serve``).  The bare function of a receiver's server always runs too: it is what the
-ratio is to.
+threads; 1, its sync worker, as the manual runs it) ``wsgi``, the bare WSGI function
+(read the body, `StatusTable.receive` on a kept connection, answer the `Ack`),
+``app`` (0.2's path: `receive_batch` + `StatusTable.save`), ``flask`` as the README
+sets it up (`per_thread`), ``flask-per-delivery`` (a connection opened and closed
+per delivery, as 0.2 and 0.3 documented it), ``django`` (the example project:
+``startproject``'s settings plus the README's lines) and ``django-persistent`` (the
+same with ``CONN_MAX_AGE`` and health checks); on uvicorn (``--workers`` processes)
+``asgi``, the bare ASGI function (the same in the event loop), ``asgi-thread`` (the
+same in anyio's worker threads), ``fastapi``, ``fastapi-per-delivery`` and ``serve``
+(``smsstatus serve``).  The bare function of a receiver's server always runs too:
+it is what the ratio is to.
 
 Strategy.  The statuses are ``--messages`` messages' histories (`sample_histories`:
-one to three statuses each), shuffled and dealt round-robin to ``--senders``
-connections, so one message's statuses reach the server through different
-connections at the same time; each connection's share, a fifth of it twice,
-shuffled again, goes out in documents of 100 (XML, times in the gateway's zone),
-encoded before the run.  The client (``_client.py``) sends them from ``--clients``
-processes of its own over kept-alive sockets, checks every answer (200 and every id
-acknowledged) and sends a document again when it was not (5 attempts).  Each
-connection's first ``--warm`` documents go out first (the workers import and connect
-what they need); then the server's CPU counters are read (``_cpu.py``: every
-process of the server, from /proc), the rest goes out, and they are read again.
-Per request: the server's CPU time and the client processes' over the POSTs of that
-phase; statuses/s over its wall time; p50 and p99 of its POSTs' latencies (from the
-first byte sent to the last received).  Then the run checks what matters, over both
-phases: no id lost (every id acknowledged), every row exact (the latest status of
-its message), the history exact (one event per distinct status, whatever the
-duplicates and retries) and, for the receivers on the ledger's `StatusTable.receive`,
-one webhook row per POST answered.  With ``--rounds`` the receivers take turns, each
-round on fresh tables, and the figures are the medians.  Everything is bounded: the
-count by ``--messages``, each request by 10 s, each phase by ``--deadline``, the
-server's start by 30 s; the servers listen on 127.0.0.1 and are stopped at the end.
-Exits 1 when an id was lost or a row, the history or the webhooks are wrong.
+one to three statuses each) in the order they happened, dealt round-robin to
+``--senders`` connections, so one message's statuses reach the server through
+different connections at about the same time; each connection sends its share, a
+fifth of it twice (the second time up to a document later), in documents of 100 in
+disorder (XML, times in the gateway's zone), encoded before the run.  The client
+(``_client.py``) sends them from ``--clients`` processes of its own over kept-alive
+sockets, checks every answer (200 and every id acknowledged) and sends a document
+again when it was not (5 attempts).  Each connection's first ``--warm`` documents go
+out first (the workers import and connect what they need); then the CPU counters of
+the server's processes (and, on a PostgreSQL server of this machine, of the database
+server's) are read (``_cpu.py``, from /proc), the rest goes out, and they are read
+again.  Per request of that phase: the server's, the database server's and the
+client processes' CPU time; statuses/s over its wall time; p50 and p99 of its POSTs'
+latencies (from the first byte sent to the last received).  Then the run checks what
+matters, over both phases: no id lost (every id acknowledged), every row exact (the
+latest status of its message), the history exact (one event per distinct status,
+whatever the duplicates and retries) and, for the receivers on the ledger's
+`StatusTable.receive`, one webhook row per POST answered.  With ``--rounds`` the
+receivers take turns, each round on fresh tables: the figures are the medians, the
+ratio the median (and range) of each round's ratio to that round's bare receiver.
+Everything is bounded: the count by ``--messages``, each request by 10 s, each phase
+by ``--deadline``, the server's start by 30 s; the servers listen on 127.0.0.1 and
+are stopped at the end.  Exits 1 when an id was lost or a row, the history or the
+webhooks are wrong.
 """
 
 from __future__ import annotations
@@ -176,7 +180,7 @@ def run(
     # (nothing written); 0.2's path (the app) keeps none.
     answered = sum(status in (200, 400) for status in statuses)
     requests = len(outcome.statuses)
-    latencies = sorted(outcome.latencies)
+    latencies = sorted(outcome.latencies) or [math.nan]  # nothing answered
     zone = ZoneInfo(ZONE)
     return {
         "server": server_cpu / requests * 1e6,
