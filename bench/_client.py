@@ -7,14 +7,14 @@ in processes of its own (`Clients`, forked: the plan is inherited, not pickled);
 each process drives its connections from one `selectors` loop, one request in
 flight per connection, and reads the answers itself (``Content-Length`` or chunked).
 Every answer is checked as the gateway checks it: 200 and every id of the document
-acknowledged (the bytes `smsstatus.build_ack` makes, else
-`smsstatus.decode_ack`); a document not acknowledged whole is sent
-again, five attempts at most, as the gateway does, so a lost id shows in the run's
-checks.  The run has two phases: a warm-up on connections of its own (each worker
-imports and connects what it needs on its first requests), then, once the parent
-has read the server's CPU counters, the measured phase, whose CPU time each process
-reports beside its answers.  Bounded: 10 s per request, `deadline` per phase; the
-sockets connect to 127.0.0.1 only.
+acknowledged (the bytes `smsstatus.build_ack` makes, else what `smsstatus.decode_ack`
+reads); a document not acknowledged whole is sent again, five attempts at most, as
+the gateway does, so a lost id shows in the run's checks.  The run has two phases:
+a warm-up on connections of its own (each worker imports and connects what it needs
+on its first requests), then, once the parent has read the server's CPU counters,
+the measured phase, whose CPU time each process reports beside its answers.
+Bounded: 10 s per request, `deadline` per phase; the sockets connect to 127.0.0.1
+only.
 """
 
 from __future__ import annotations
