@@ -1,6 +1,7 @@
-"""Django settings for ``bench/load.py``'s ``django`` receiver: the example project's
-(examples/django_app), on the database the load run names in its environment, with
-the persistent connections and health checks that docs/production.md recommends."""
+"""Django settings for ``bench/load.py``'s ``django`` receivers: the example project's
+(examples/django_app: ``startproject``'s plus the README's lines), on the database the
+load run names in its environment; with ``SMSSTATUS_LOAD_DJANGO=persistent``, plus the
+persistent connections and health checks that docs/production.md recommends."""
 
 import os
 
@@ -25,7 +26,8 @@ else:
             "PORT": fields.get("port", ""),
             "USER": fields.get("user", ""),
             "OPTIONS": {"options": f"-c search_path={schema}"},
-            "CONN_MAX_AGE": 600,
-            "CONN_HEALTH_CHECKS": True,
         }
     }
+if os.environ.get("SMSSTATUS_LOAD_DJANGO") == "persistent":
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
