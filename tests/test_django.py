@@ -1412,6 +1412,7 @@ def test_the_admin_shows_the_ledger_read_only(admin_client: Client, alias: str) 
     assert b'<div class="readonly">-</div>' in page.content
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_a_postgresql_restart_and_stop_under_the_view(
     aliases: set[str], restartable: _postgres.Server, mode: str

@@ -26,6 +26,8 @@ from flask import Flask
 from smsstatus.flask import blueprint
 from smsstatus.sql import StatusTable, connect_sqlite
 
+pytestmark = pytest.mark.integration
+
 TOKEN = "q" * 28 + "-faults-token"
 PATH = f"/statuses/{TOKEN}"
 

@@ -40,6 +40,8 @@ from smsstatus.testing import (
     sample_histories,
 )
 
+pytestmark = pytest.mark.integration
+
 TOKEN = "serve-test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 DATA = Path(__file__).parent / "data"
 START_TIMEOUT = 60.0
