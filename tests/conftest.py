@@ -11,6 +11,7 @@ two cores.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import threading
@@ -69,6 +70,20 @@ def serve() -> Iterator[Callable[[Any], str]]:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+@pytest.fixture
+def collect_on_this_thread() -> Iterator[None]:
+    """Collects the test's garbage on the test's own thread once it ends.
+
+    An app built on `smsstatus.sql.per_thread` keeps the connection it opened for
+    this thread, which only this thread can close (sqlite3 refuses any other).  Left
+    to the collector, the app may be collected on another thread, a server's or a
+    later test's, where that close fails: the driver then closes the connection
+    itself, whenever it goes, with a ResourceWarning (Python 3.13).
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
