@@ -72,6 +72,14 @@ def serve() -> Iterator[Callable[[Any], str]]:
         server.server_close()
 
 
+def _require_postgresql() -> None:
+    reason = _postgres.missing_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
+        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
+
+
 @pytest.fixture
 def collect_on_this_thread() -> Iterator[None]:
     """Collects the test's garbage on the test's own thread once it ends.
@@ -93,13 +101,19 @@ def postgresql() -> Iterator[str]:
     Without one on this machine the PostgreSQL tests are skipped, saying so; when the
     environment variable ``CI`` is set (CI installs the server) that is an error.
     """
-    reason = _postgres.missing_reason()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
-        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
+    _require_postgresql()
     with _postgres.throwaway_server() as conninfo:
         yield conninfo
+
+
+@pytest.fixture(scope="module")
+def restartable_postgresql() -> Iterator[_postgres.Server]:
+    """A PostgreSQL server of the module's own, which its fault tests stop, start and
+    restart (`_postgres.Server`); durable, so that an immediate stop loses nothing
+    committed.  Missing, it skips or fails as `postgresql` does."""
+    _require_postgresql()
+    with _postgres.controlled_server(durable=True) as server:
+        yield server
 
 
 _schemas = itertools.count()
