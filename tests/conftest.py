@@ -1,6 +1,7 @@
-"""Shared test configuration: the hypothesis profiles, a real HTTP server, and the
-two databases every `StatusTable` test runs on (SQLite, and a real PostgreSQL server
-the session starts and stops itself: see ``_postgres.py``).
+"""Shared test configuration: the hypothesis profiles, a real HTTP server, the two
+databases every `StatusTable` test runs on (SQLite, and a real PostgreSQL server the
+session starts and stops itself: see ``_postgres.py``), and a PostgreSQL server of a
+module's own for its fault tests to stop and restart.
 
 ``dev`` (the default) explores with fresh random examples on every run; ``ci``
 (chosen when the environment variable ``CI`` is set, or with
@@ -72,14 +73,6 @@ def serve() -> Iterator[Callable[[Any], str]]:
         server.server_close()
 
 
-def _require_postgresql() -> None:
-    reason = _postgres.missing_reason()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
-        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
-
-
 @pytest.fixture
 def collect_on_this_thread() -> Iterator[None]:
     """Collects the test's garbage on the test's own thread once it ends.
@@ -92,6 +85,14 @@ def collect_on_this_thread() -> Iterator[None]:
     """
     yield
     gc.collect()
+
+
+def _require_postgresql() -> None:
+    reason = _postgres.missing_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
+        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
 
 
 @pytest.fixture(scope="session")
