@@ -108,13 +108,16 @@ def tests_without_fast(session: nox.Session) -> None:
     session.run(*PYTEST, env=env)
 
 
-for _version, _path in INTERPRETERS.items():
-    nox.session(name=tests_name(_version), python=_path)(
-        tests_without_fast if _version == WITHOUT_FAST else tests
-    )
+# .ci/run runs the sessions after `interpreters` in two lanes at once, one a core
+# (``nox -t lane-1`` and ``nox -t lane-2``): the tests sessions alternate, oldest
+# (and slowest, without msgspec) first, and `package` goes with the second lane.
+for _index, (_version, _path) in enumerate(INTERPRETERS.items()):
+    nox.session(
+        name=tests_name(_version), python=_path, tags=[f"lane-{_index % 2 + 1}"]
+    )(tests_without_fast if _version == WITHOUT_FAST else tests)
 
 
-@nox.session(python=next(iter(INTERPRETERS.values()), None))
+@nox.session(python=next(iter(INTERPRETERS.values()), None), tags=["lane-2"])
 def package(session: nox.Session) -> None:
     """Build, check, and install the wheel into a fresh virtual environment."""
     session.install("build>=1.0", "twine>=5.0")
