@@ -2,12 +2,22 @@
 
 - ``interpreters`` lists the Pythons 3.10 to 3.13 found on this machine, and fails
   when there are fewer than two;
-- ``tests-3.X`` runs the whole test suite on each of them, against the installed
-  package (not the checkout), with the derandomized ``ci`` hypothesis profile; the
-  oldest runs it without msgspec (``tests-3.X-without-fast``), so that the pure JSON
-  reader is what every test meets, as it is for users without the ``fast`` extra;
+- ``tests-3.X`` runs the test suite on each of them, against the installed package
+  (not the checkout), with the derandomized ``ci`` hypothesis profile; the oldest
+  runs it without msgspec (``tests-3.X-without-fast``), so that the pure JSON reader
+  is what every test meets, as it is for users without the ``fast`` extra;
 - ``package`` builds the sdist and the wheel, checks them with ``twine check``,
   installs the wheel into a fresh virtual environment and uses it there.
+
+What runs where: ``make test`` (the README's test command, run first by
+``.ci/run``) runs every test once, on the Python that made ``.venv``.  The matrix
+leaves out the tests marked ``integration`` (pyproject.toml): real servers in
+subprocesses (``smsstatus serve``, gunicorn, ``manage.py runserver``), the headless
+browser, PostgreSQL servers stopped and restarted, and the benchmarks' load runs,
+which test processes and timing rather than the interpreter.  It keeps everything
+that could differ per interpreter or without msgspec: the decoders and encoders, the
+ledger on SQLite and PostgreSQL, the adapters in process (and uvicorn in a thread),
+the commands run in process.
 
 Interpreters are found without the network: the newest ``3.X.*`` that pyenv
 installed, else ``python3.X`` on the PATH.  The docs build is left to ``make test``.
@@ -79,31 +89,35 @@ def interpreters(session: nox.Session) -> None:
         )
 
 
+# `pytest`, not `python -m pytest`, which would import the checkout instead.
+PYTEST = ("pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration")
+
+
 def tests(session: nox.Session) -> None:
-    """The whole test suite against the installed package."""
+    """The test suite but its integration tests, against the installed package."""
     session.install(".[test]")
-    # `pytest`, not `python -m pytest`, which would import the checkout instead.
-    session.run(
-        "pytest", "-q", "-p", "no:cacheprovider", env={"HYPOTHESIS_PROFILE": "ci"}
-    )
+    session.run(*PYTEST, env={"HYPOTHESIS_PROFILE": "ci"})
 
 
 def tests_without_fast(session: nox.Session) -> None:
-    """The whole test suite without msgspec: the JSON accelerator stays out."""
+    """`tests` without msgspec: the JSON accelerator stays out."""
     session.install(".[test]")
     session.run("python", "-m", "pip", "uninstall", "--yes", "--quiet", "msgspec")
     # tests/test_json_fast.py checks that msgspec really is gone.
     env = {"HYPOTHESIS_PROFILE": "ci", "SMSSTATUS_WITHOUT_FAST": "1"}
-    session.run("pytest", "-q", "-p", "no:cacheprovider", env=env)
+    session.run(*PYTEST, env=env)
 
 
-for _version, _path in INTERPRETERS.items():
-    nox.session(name=tests_name(_version), python=_path)(
-        tests_without_fast if _version == WITHOUT_FAST else tests
-    )
+# .ci/run runs the sessions after `interpreters` in two lanes at once, one a core
+# (``nox -t lane-1`` and ``nox -t lane-2``): the tests sessions alternate, oldest
+# (and slowest, without msgspec) first, and `package` goes with the second lane.
+for _index, (_version, _path) in enumerate(INTERPRETERS.items()):
+    nox.session(
+        name=tests_name(_version), python=_path, tags=[f"lane-{_index % 2 + 1}"]
+    )(tests_without_fast if _version == WITHOUT_FAST else tests)
 
 
-@nox.session(python=next(iter(INTERPRETERS.values()), None))
+@nox.session(python=next(iter(INTERPRETERS.values()), None), tags=["lane-2"])
 def package(session: nox.Session) -> None:
     """Build, check, and install the wheel into a fresh virtual environment."""
     session.install("build>=1.0", "twine>=5.0")

@@ -14,7 +14,6 @@ benchmarks in ``bench/`` use this module as well.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -74,7 +73,9 @@ def missing_reason() -> str | None:
 @attrs.frozen
 class Server:
     """A running throwaway cluster: its connection string, and ``pg_ctl`` on its data
-    directory (for the fault tests: ``server.ctl("restart", "-m", "immediate")``)."""
+    directory, for the fault tests to stop, start and restart it:
+    ``server.ctl("stop", "-m", "fast")``, ``server.ctl("start")``,
+    ``server.ctl("restart", "-m", "immediate")``."""
 
     conninfo: str
     ctl: Any  # ctl(*arguments): runs pg_ctl -D <data> -w <arguments>
@@ -84,14 +85,17 @@ class Server:
 def throwaway_server(*, durable: bool = False) -> Iterator[str]:
     """Start a new PostgreSQL cluster and yield its connection string (user
     ``postgres``, database ``postgres``, trusted).  With `durable` False (for the
-    tests) it skips fsync, which only matters after a power cut."""
+    tests) it skips fsync and commits without waiting for the log to be written: a
+    power cut, or an immediate stop (``pg_ctl stop -m immediate``), may lose the last
+    commits."""
     with controlled_server(durable=durable) as server:
         yield server.conninfo
 
 
 @contextmanager
 def controlled_server(*, durable: bool = False) -> Iterator[Server]:
-    """`throwaway_server`, yielding a `Server` that can be stopped and restarted."""
+    """`throwaway_server`, yielding a `Server` that can be stopped and restarted; it
+    may be left stopped."""
     programs = find_programs()
     if programs is None:
         raise RuntimeError(missing_reason())
@@ -105,16 +109,16 @@ def controlled_server(*, durable: bool = False) -> Iterator[Server]:
     if not durable:
         options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
-    def run(*argv: object) -> None:
-        subprocess.run(
+    def run(*argv: object, check: bool = True) -> int:
+        return subprocess.run(
             [str(arg) for arg in argv],
             cwd=root,
-            check=True,
+            check=check,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             timeout=120,
             **as_user,
-        )
+        ).returncode
 
     def ctl(*argv: object) -> None:
         run(programs["pg_ctl"], "-D", data, "-l", log, "-w", "-o", options, *argv)
@@ -125,7 +129,9 @@ def controlled_server(*, durable: bool = False) -> Iterator[Server]:
         try:
             yield Server(f"host={root} port=5432 user=postgres dbname=postgres", ctl)
         finally:
-            run(programs["pg_ctl"], "-D", data, "-m", "fast", "-w", "stop")
+            # pg_ctl status: 0 while it runs, 3 once a test left it stopped.
+            if run(programs["pg_ctl"], "-D", data, "status", check=False) == 0:
+                run(programs["pg_ctl"], "-D", data, "-m", "fast", "-w", "stop")
     except subprocess.CalledProcessError as exc:
         server_log = log.read_text(errors="replace") if log.exists() else ""
         raise RuntimeError(
@@ -164,64 +170,3 @@ class Database:
         import psycopg
 
         return psycopg.connect(self.target, options=f"-c search_path={self.schema}")
-
-
-class Restartable:
-    """A throwaway PostgreSQL server a test stops and starts (`restartable_server`)."""
-
-    def __init__(
-        self, run: Any, programs: dict[str, Path], data: Path, log: Path, options: str
-    ) -> None:
-        self._run, self._programs = run, programs
-        self._data, self._log, self._options = data, log, options
-
-    def stop(self) -> None:
-        """Stop the server at once (``-m fast``: connections are cut)."""
-        self._run(
-            self._programs["pg_ctl"], "-D", self._data, "-m", "fast", "-w", "stop"
-        )
-
-    def start(self) -> None:
-        """Start it again, on the same socket."""
-        self._run(
-            self._programs["pg_ctl"], "-D", self._data, "-l", self._log, "-w",
-            "-o", self._options, "start",
-        )  # fmt: skip
-
-
-@contextmanager
-def restartable_server() -> Iterator[tuple[str, Restartable]]:
-    """`throwaway_server`, for one test that stops and starts it: yields its
-    connection string and a `Restartable`."""
-    programs = find_programs()
-    if programs is None:
-        raise RuntimeError(missing_reason())
-    root = Path(tempfile.mkdtemp(prefix="smsstatus-pg-"))
-    as_user: dict[str, Any] = {}
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
-    options = f"-c listen_addresses='' -k {root} -c fsync=off"
-
-    def run(*argv: object) -> None:
-        subprocess.run(
-            [str(arg) for arg in argv],
-            cwd=root,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            timeout=120,
-            **as_user,
-        )
-
-    server = Restartable(run, programs, root / "data", root / "server.log", options)
-    try:
-        run(programs["initdb"], "-D", root / "data", "-U", "postgres", "-A", "trust")
-        server.start()
-        try:
-            yield f"host={root} port=5432 user=postgres dbname=postgres", server
-        finally:
-            with contextlib.suppress(subprocess.CalledProcessError):
-                server.stop()  # unless the test left it stopped
-    finally:
-        shutil.rmtree(root, ignore_errors=True)

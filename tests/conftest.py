@@ -1,6 +1,7 @@
-"""Shared test configuration: the hypothesis profiles, a real HTTP server, and the
-two databases every `StatusTable` test runs on (SQLite, and a real PostgreSQL server
-the session starts and stops itself: see ``_postgres.py``).
+"""Shared test configuration: the hypothesis profiles, a real HTTP server, the two
+databases every `StatusTable` test runs on (SQLite, and a real PostgreSQL server the
+session starts and stops itself: see ``_postgres.py``), and a PostgreSQL server of a
+module's own for its fault tests to stop and restart.
 
 ``dev`` (the default) explores with fresh random examples on every run; ``ci``
 (chosen when the environment variable ``CI`` is set, or with
@@ -11,6 +12,7 @@ two cores.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import threading
@@ -71,6 +73,28 @@ def serve() -> Iterator[Callable[[Any], str]]:
         server.server_close()
 
 
+@pytest.fixture
+def collect_on_this_thread() -> Iterator[None]:
+    """Collects the test's garbage on the test's own thread once it ends.
+
+    An app built on `smsstatus.sql.per_thread` keeps the connection it opened for
+    this thread, which only this thread can close (sqlite3 refuses any other).  Left
+    to the collector, the app may be collected on another thread, a server's or a
+    later test's, where that close fails: the driver then closes the connection
+    itself, whenever it goes, with a ResourceWarning (Python 3.13).
+    """
+    yield
+    gc.collect()
+
+
+def _require_postgresql() -> None:
+    reason = _postgres.missing_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
+        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
+
+
 @pytest.fixture(scope="session")
 def postgresql() -> Iterator[str]:
     """A throwaway PostgreSQL server for the whole session: its connection string.
@@ -78,13 +102,19 @@ def postgresql() -> Iterator[str]:
     Without one on this machine the PostgreSQL tests are skipped, saying so; when the
     environment variable ``CI`` is set (CI installs the server) that is an error.
     """
-    reason = _postgres.missing_reason()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
-        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
+    _require_postgresql()
     with _postgres.throwaway_server() as conninfo:
         yield conninfo
+
+
+@pytest.fixture(scope="module")
+def restartable_postgresql() -> Iterator[_postgres.Server]:
+    """A PostgreSQL server of the module's own, which its fault tests stop, start and
+    restart (`_postgres.Server`); durable, so that an immediate stop loses nothing
+    committed.  Missing, it skips or fails as `postgresql` does."""
+    _require_postgresql()
+    with _postgres.controlled_server(durable=True) as server:
+        yield server
 
 
 _schemas = itertools.count()

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from _postgres import Database
 
+pytestmark = pytest.mark.integration
+
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
 # The rows of the time table, and for each optional peer the package it needs.
 CASES = (

@@ -36,6 +36,8 @@ pytest.importorskip("django")
 from smsstatus.sql import Sent, StatusTable, connect_sqlite
 from smsstatus.testing import sample_histories, sample_payload
 
+pytestmark = pytest.mark.integration
+
 EXAMPLE = Path(__file__).parents[1] / "examples" / "django_app"
 TOKEN = "dashboard-example-token-0123456789abcdef"
 PASSWORD = "a-long-test-password-42"

@@ -77,13 +77,6 @@ def postgresql_settings(
 
 
 @pytest.fixture(scope="module")
-def restartable() -> Iterator[_postgres.Server]:
-    """A PostgreSQL server of the module's own, for the fault test."""
-    with _postgres.controlled_server(durable=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def aliases(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[set[str]]:
@@ -98,7 +91,7 @@ def aliases(
         databases["postgresql"] = postgresql
         # A server of its own, stopped and restarted by the fault test, with
         # persistent connections and Django's health checks.
-        server = request.getfixturevalue("restartable")
+        server = request.getfixturevalue("restartable_postgresql")
         params = dict(part.split("=", 1) for part in server.conninfo.split())
         databases["restartable"] = {
             **postgresql,
@@ -1412,9 +1405,10 @@ def test_the_admin_shows_the_ledger_read_only(admin_client: Client, alias: str) 
     assert b'<div class="readonly">-</div>' in page.content
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_a_postgresql_restart_and_stop_under_the_view(
-    aliases: set[str], restartable: _postgres.Server, mode: str
+    aliases: set[str], restartable_postgresql: _postgres.Server, mode: str
 ) -> None:
     # Issue 24: 503 while the server is gone, a full acknowledgement on the first or
     # second delivery once it is back (CONN_MAX_AGE=600, CONN_HEALTH_CHECKS), and no
@@ -1427,15 +1421,15 @@ def test_a_postgresql_restart_and_stop_under_the_view(
         Delivery.objects.all().delete()
         deliveries = Deliveries(WSGIHandler(), URL, "/sms/statuses/health")
         assert deliveries.deliver(deliveries.batch()) == 200
-        restartable.ctl("restart", "-m", mode)
+        restartable_postgresql.ctl("restart", "-m", mode)
         back_within_two(deliveries)
-        restartable.ctl("stop", "-m", mode)
+        restartable_postgresql.ctl("stop", "-m", mode)
         try:
             gone = deliveries.batch()
             assert deliveries.deliver(gone) == 503
             assert deliveries.health() == 503
         finally:
-            restartable.ctl("start")
+            restartable_postgresql.ctl("start")
         assert deliveries.health() == 200
         assert deliveries.deliver(gone) == 200
         back_within_two(deliveries)

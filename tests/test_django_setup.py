@@ -21,6 +21,8 @@ from _snippets import section_blocks
 
 pytest.importorskip("django")
 
+pytestmark = pytest.mark.integration
+
 TOKEN = "n3w-user-token-0123456789abcdefghijkl"
 
 

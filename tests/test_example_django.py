@@ -37,6 +37,8 @@ from smsstatus import Status, StatusReport
 from smsstatus.sql import StatusTable, connect_sqlite
 from smsstatus.testing import Gateway, sample_histories, sample_reports
 
+pytestmark = pytest.mark.integration
+
 EXAMPLE = Path(__file__).parents[1] / "examples" / "django_app"
 TOKEN = "dj4ngo-example-token-0123456789abcdef"
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -21,6 +21,9 @@ from smsstatus.sql import StatusTable, connect_sqlite
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples" / "flask_app"))
 import flask_statuses
 
+# The example keeps a connection per_thread, here on this thread (see the fixture).
+pytestmark = pytest.mark.usefixtures("collect_on_this_thread")
+
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
 TOKEN = "flask-example-token-0123456789abcdef"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -26,17 +25,10 @@ from flask import Flask
 from smsstatus.flask import blueprint
 from smsstatus.sql import StatusTable, connect_sqlite
 
+pytestmark = pytest.mark.integration
+
 TOKEN = "q" * 28 + "-faults-token"
 PATH = f"/statuses/{TOKEN}"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[_postgres.Server]:
-    reason = _postgres.missing_reason()
-    if reason is not None:
-        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
-    with _postgres.controlled_server(durable=True) as server:
-        yield server
 
 
 def app_on(connect: Any) -> Flask:
@@ -48,10 +40,11 @@ def app_on(connect: Any) -> Flask:
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 def test_a_postgresql_restart_and_stop_under_the_blueprint(
-    server: _postgres.Server, mode: str
+    restartable_postgresql: _postgres.Server, mode: str
 ) -> None:
     import psycopg
 
+    server = restartable_postgresql
     with psycopg.connect(server.conninfo, autocommit=True) as admin:
         admin.execute("DROP TABLE IF EXISTS smsstatus_delivery CASCADE")
         for suffix in ("_event", "_webhook", "_rejected"):

@@ -300,6 +300,7 @@ def test_the_waits_are_bounded_for_the_delivery_only(
 # --- the set-up shown in the README and the manual ------------------------------
 
 
+@pytest.mark.usefixtures("collect_on_this_thread")  # the set-up uses per_thread
 @pytest.mark.parametrize("page", ["README.md", "docs/flask.md"])
 def test_the_documented_set_up_receives(
     page: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch

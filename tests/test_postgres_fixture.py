@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.integration
 
 HERE = Path(__file__).parent
 NO_SERVER = """

@@ -40,6 +40,8 @@ from smsstatus.testing import (
     sample_histories,
 )
 
+pytestmark = pytest.mark.integration
+
 TOKEN = "serve-test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 DATA = Path(__file__).parent / "data"
 START_TIMEOUT = 60.0
@@ -474,23 +476,11 @@ SENDERS = 32
 OUTAGE = 2.0  # seconds the database is gone
 
 
-@pytest.fixture
-def restartable() -> Iterator[tuple[_postgres.Database, _postgres.Restartable]]:
-    """A PostgreSQL server of this test's own, which it may stop and start."""
-    reason = _postgres.missing_reason()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must test on PostgreSQL, but {reason}", pytrace=False)
-        pytest.skip(f"PostgreSQL NOT TESTED: {reason}")
-    with _postgres.restartable_server() as (conninfo, server):
-        yield _postgres.Database("postgresql", conninfo, "public"), server
-
-
 def test_a_database_restart_under_load_loses_nothing_acknowledged(
-    restartable: tuple[_postgres.Database, _postgres.Restartable],
-    start: Callable[..., Server],
+    restartable_postgresql: _postgres.Server, start: Callable[..., Server]
 ) -> None:
-    database, postgresql = restartable
+    postgresql = restartable_postgresql
+    database = Database("postgresql", postgresql.conninfo, "public")
     server = start(database.url(), "--workers", "2")
     histories = sample_histories(3000, seed=22)
     shares = [histories.reports[n::SENDERS] for n in range(SENDERS)]
@@ -513,10 +503,10 @@ def test_a_database_restart_under_load_loses_nothing_acknowledged(
     for sender in senders:
         sender.start()
     assert first_ack.wait(30)
-    postgresql.stop()
+    postgresql.ctl("stop", "-m", "fast")
     gone = server.request("GET", "/healthz")
     time.sleep(OUTAGE)
-    postgresql.start()
+    postgresql.ctl("start")
     for sender in senders:
         sender.join(120)
     assert server.stop() == 0

@@ -23,6 +23,8 @@ from smsstatus.serve._recovery import _exclusive
 from smsstatus.sql import StatusTable
 from smsstatus.testing import FakeGateway
 
+pytestmark = pytest.mark.integration
+
 WHEN = datetime(2026, 5, 1, 12, 0, 0)
 IDS = range(101, 131)
 UNKNOWN = 100  # a message the gateway has no status for: the first pending by any order

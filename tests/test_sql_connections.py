@@ -18,6 +18,9 @@ import smsstatus
 from smsstatus import Status, StatusReport
 from smsstatus.sql import StatusTable, connect_sqlite, per_thread
 
+# The tests use per_thread on this thread (see the fixture).
+pytestmark = pytest.mark.usefixtures("collect_on_this_thread")
+
 TOKEN = "k" * 40
 
 
