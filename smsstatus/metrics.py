@@ -14,14 +14,16 @@ its cost does not grow with the locks taken per report.
 
 from __future__ import annotations
 
+import collections
 import threading
 from bisect import bisect_left, bisect_right
-from collections import Counter as Tally
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import repeat
+from math import inf
+from operator import sub
 from typing import Any
 
-from ._model import StatusReport
 from ._observe import Document, add_sink, remove_sink
 
 try:
@@ -80,7 +82,7 @@ class _Metrics:
                 buckets=_REPORTS,
             )
         )
-        self.lag = _Buckets(
+        self.lag = _Lags(
             Histogram(
                 "smsstatus_status_lag_seconds",
                 "Arrival of a report minus its own time, for aware times.",
@@ -97,34 +99,50 @@ class _Metrics:
             return
         reports = batch.reports
         self.sizes.observe(len(reports))
-        if batch.errors:
-            self.reports.add((format, "", "rejected"), len(batch.errors))
+        errors = batch.errors
+        if errors:
+            self.reports.add((format, "", "rejected"), len(errors))
         if not reports:
             return
         taken = document.taken
         # `_value_`, the member's plain attribute, rather than the `value` property;
         # and strings, not members, as the keys: a member hashes in Python.
-        if not batch.errors and len(taken) == len(reports):
+        if not errors and len(taken) == len(reports):
             # Every report taken (the usual document): the ack holds only reports'
             # ids, and as many as there are reports.
-            for state, amount in Tally([r.state._value_ for r in reports]).items():
+            states: dict[str, int] = {}
+            _tally(states, [r.state._value_ for r in reports])
+            for state, amount in states.items():
                 self.reports.add((format, state, "taken"), amount)
         else:
             took = set(taken)
-            outcomes = Tally([(r.state._value_, r.id_sms in took) for r in reports])
+            outcomes: dict[tuple[str, bool], int] = {}
+            _tally(outcomes, [(r.state._value_, r.id_sms in took) for r in reports])
             for (state, was_taken), amount in outcomes.items():
                 outcome = "taken" if was_taken else "not_taken"
                 self.reports.add((format, state, outcome), amount)
-        lags = _lags(document.arrived, reports)
-        if lags:
-            self.lag.observe_all(lags)
+        times = [time for report in reports if (time := report.time) is not None]
+        if times:
+            self.lag.observe_times(document.arrived, times)
 
 
-def _lags(arrived: float, reports: Sequence[StatusReport]) -> list[float]:
-    """`arrived` minus the time of each report with an aware time, in seconds."""
+def _tally_in_python(counts: dict[Any, int], items: Iterable[Any]) -> None:
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+
+
+# `collections.Counter`'s own counting loop (in C), without its constructor's checks,
+# which cost as much again for a document's states.
+_tally: Callable[[dict[Any, int], Iterable[Any]], None] = getattr(
+    collections, "_count_elements", _tally_in_python
+)
+
+
+def _lags(arrived: float, times: Sequence[datetime]) -> list[float]:
+    """`arrived` minus each aware time of `times`, in seconds, one by one."""
     # A decoded document's times are all naive or all in the caller's zone: the
     # first says which.
-    first = next((t for report in reports if (t := report.time) is not None), None)
+    first = times[0] if times else None
     zone = None if first is None else first.tzinfo
     if zone is None or zone.utcoffset(first) is None:
         return []
@@ -139,8 +157,8 @@ def _lags(arrived: float, reports: Sequence[StatusReport]) -> list[float]:
         _seconds(now - time + (offset_of(time) or _NO_TIME)) - base
         if time.tzinfo is zone
         else arrived - time.timestamp()
-        for report in reports
-        if (time := report.time) is not None and time.tzinfo is not None
+        for time in times
+        if time.tzinfo is not None
     ]
 
 
@@ -199,6 +217,58 @@ class _Buckets:
                 bucket.inc(end - start)
                 start = end
         self._sum.inc(sum(values[bisect_left(values, 0.0) :]))
+
+
+class _Lags(_Buckets):
+    """The status-lag histogram, observed from the reports' times."""
+
+    def __init__(self, histogram: Histogram) -> None:
+        super().__init__(histogram)
+        # The finite bounds as durations, each with its bucket.
+        self._spans = (
+            [
+                (bucket, timedelta(seconds=bound))
+                for bucket, bound in zip(self._buckets, self._bounds, strict=True)
+                if bound != inf
+            ]
+            if self._bounds is not None
+            else []
+        )
+
+    def observe_times(self, arrived: float, times: list[datetime]) -> None:
+        """Observe `arrived` minus each aware time of `times` (the times of a
+        document's reports; `times` is reordered), 0 for a time after it."""
+        zone = times[0].tzinfo
+        if zone is None or zone.utcoffset(times[0]) is None:
+            return  # naive times: no lag
+        now = datetime.fromtimestamp(arrived, zone)
+        if (
+            self._bounds is None
+            or [time for time in times if time.tzinfo is not zone]
+            or set(map(zone.utcoffset, times)) != {zone.utcoffset(now)}
+        ):
+            # Another zone among them, or a change of offset (summer time) in
+            # between: each lag on its own.
+            self.observe_all(_lags(arrived, times))
+            return
+        # One zone and one offset from the oldest time to the arrival: the wall
+        # clocks differ as the real times do, and a time is within a bound of the
+        # arrival when it is at or after `now - bound`.  So the buckets are counted
+        # by bisecting the sorted times, and the sum adds exact `timedelta`s, each
+        # in C, rather than a float per time in Python.
+        times.sort()
+        left = len(times)  # times[:left]: not in a bucket yet, the oldest
+        for bucket, span in self._spans:
+            within = bisect_left(times, now - span, 0, left)
+            if within < left:
+                bucket.inc(left - within)
+                left = within
+                if not left:
+                    break
+        if left:
+            self._buckets[-1].inc(left)  # older than the largest bound: +Inf
+        past = bisect_right(times, now)  # a time after the arrival adds 0
+        self._sum.inc(_seconds(sum(map(sub, repeat(now, past), times), _NO_TIME)))
 
 
 _METRICS: _Metrics | None = None
