@@ -121,8 +121,11 @@ class _Metrics:
             for (state, was_taken), amount in outcomes.items():
                 outcome = "taken" if was_taken else "not_taken"
                 self.reports.add((format, state, outcome), amount)
-        times = [time for report in reports if (time := report.time) is not None]
-        if times:
+        # A decoded document's times are all naive or all in the caller's zone:
+        # the first says whether there is a lag to observe.
+        first = next((t for report in reports if (t := report.time) is not None), None)
+        if first is not None and first.tzinfo is not None:
+            times = [time for report in reports if (time := report.time) is not None]
             self.lag.observe_times(document.arrived, times)
 
 
@@ -224,16 +227,10 @@ class _Lags(_Buckets):
 
     def __init__(self, histogram: Histogram) -> None:
         super().__init__(histogram)
-        # The finite bounds as durations, each with its bucket.
-        self._spans = (
-            [
-                (bucket, timedelta(seconds=bound))
-                for bucket, bound in zip(self._buckets, self._bounds, strict=True)
-                if bound != inf
-            ]
-            if self._bounds is not None
-            else []
-        )
+        # The finite bounds as durations, in order.
+        self._spans = [
+            timedelta(seconds=bound) for bound in self._bounds or () if bound != inf
+        ]
 
     def observe_times(self, arrived: float, times: list[datetime]) -> None:
         """Observe `arrived` minus each aware time of `times` (the times of a
@@ -257,11 +254,13 @@ class _Lags(_Buckets):
         # by bisecting the sorted times, and the sum adds exact `timedelta`s, each
         # in C, rather than a float per time in Python.
         times.sort()
+        spans = self._spans
         left = len(times)  # times[:left]: not in a bucket yet, the oldest
-        for bucket, span in self._spans:
-            within = bisect_left(times, now - span, 0, left)
+        # From the bucket of the newest time's lag: the ones below it are empty.
+        for index in range(bisect_left(spans, now - times[-1]), len(spans)):
+            within = bisect_left(times, now - spans[index], 0, left)
             if within < left:
-                bucket.inc(left - within)
+                self._buckets[index].inc(left - within)
                 left = within
                 if not left:
                     break

@@ -348,13 +348,17 @@ def test_status_lag_at_each_bound_and_either_side_of_it(zone: tzinfo) -> None:
     lags = _LagHistograms()
     lags.observe_both(arrived, times)
     lags.assert_equal()
+    for time in times:  # each the newest of its document
+        lags.observe_both(arrived, [time])
+    lags.assert_equal()
     bucket = {
         labels["le"]: count
         for suffix, labels, count in lags.samples()["bulk"]
         if suffix == "_bucket"
     }
-    assert bucket["1.0"] == 5  # the two future times, now, and 1 s and 1 s - 1 µs
-    assert bucket["+Inf"] == len(times)
+    # Twice: the two future times, now, and 1 s and 1 s - 1 µs ago.
+    assert bucket["1.0"] == 2 * 5
+    assert bucket["+Inf"] == 2 * len(times)
 
 
 @settings(max_examples=200, deadline=None)
