@@ -281,8 +281,10 @@ def test_no_lag_for_times_without_an_offset() -> None:
     assert metrics._lags(at.replace(tzinfo=timezone.utc).timestamp(), [at]) == []
     assert metrics._lags(0.0, []) == []
     lags = _LagHistograms()
-    lags.bulk.observe_times(0.0, [at])
-    lags.bulk.observe_times(0.0, [at.replace(tzinfo=None)])
+    adds: list[tuple[Any, float]] = []
+    lags.bulk.observe_times(adds, 0.0, [at])
+    lags.bulk.observe_times(adds, 0.0, [at.replace(tzinfo=None)])
+    assert adds == []
     assert lags.samples()["bulk"] == lags.samples()["single"]
 
 
@@ -303,7 +305,9 @@ class _LagHistograms:
         for time in times:
             if time.utcoffset() is not None:
                 self.single.observe(max(arrived - time.timestamp(), 0.0))
-        self.bulk.observe_times(arrived, list(times))
+        adds: list[tuple[Any, float]] = []
+        self.bulk.observe_times(adds, arrived, list(times))
+        metrics._apply(adds)
 
     def samples(self) -> dict[str, list[tuple[str, dict[str, str], float]]]:
         return {
@@ -423,11 +427,13 @@ def test_histograms_filled_in_bulk_equal_observed_one_by_one() -> None:
     registry = CollectorRegistry()
     bulk = Histogram("bulk", "b", buckets=metrics._LAG, registry=registry)
     single = Histogram("single", "s", buckets=metrics._LAG, registry=registry)
-    metrics._Buckets(bulk).observe_all(list(values))
+    adds: list[tuple[Any, float]] = []
+    metrics._Buckets(bulk).observe_all(adds, list(values))
     for one in values:
         single.observe(max(one, 0.0))
     both = metrics._Buckets(bulk)
-    both.observe(3.0)
+    both.observe(adds, 3.0)
+    metrics._apply(adds)
     single.observe(3.0)
     samples = {
         metric.name: [
@@ -460,10 +466,13 @@ class _Public:
 def test_another_prometheus_client_layout_falls_back_to_public_methods() -> None:
     histogram = _Public()
     buckets = metrics._Buckets(histogram)  # type: ignore[arg-type]
-    buckets.observe(2.5)
-    buckets.observe_all([-1.0, 4.0])
+    adds: list[tuple[Any, float]] = []
+    buckets.observe(adds, 2.5)
+    buckets.observe_all(adds, [-1.0, 4.0])
     counter = _Public()
-    metrics._Counts(counter).add(("a",), 3)  # type: ignore[arg-type]
+    metrics._Counts(counter).add(adds, ("a",), 3)  # type: ignore[arg-type]
+    assert adds == [(counter, 3)]
+    metrics._apply(adds)
     assert histogram.calls == [("observe", 2.5), ("observe", 0.0), ("observe", 4.0)]
     assert counter.calls == [("inc", 3)]
 
