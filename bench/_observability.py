@@ -1,17 +1,22 @@
 """What metrics, tracing and the log line cost in the receive path, for bench.py.
 
 Each workload answers 100-status documents with all three off, then with each one
-on alone, in an order that rotates from round to round; each figure is the median
-over the rounds.  The clock is the thread's CPU time (`time.thread_time`): the
-differences sought are a few percent, and on a shared machine the wall clock's
-share of other processes' load is larger than that.  The workloads:
+on alone, in an order that rotates from round to round.  The clock is the thread's
+CPU time (`time.thread_time`): the differences sought are a few percent, and on a
+shared machine the wall clock's share of other processes' load is larger than that.
+The workloads:
 
 - ``receive_batch``: `smsstatus.receive_batch` with a store that does nothing (the
   worst case: nothing else to hide the cost behind), with naive times, and in JSON
   with a time zone too (then every report's lag is observed, as in the adapters,
-  which always pass one);
+  which always pass one); each figure is the median over the rounds of a sample's
+  mean;
 - ``StatusTable.receive``: the ledger's receive on SQLite (what a receiver does), a
-  new document each call, in the gateway's zone.
+  new document each call, in the gateway's zone; the four settings take turns
+  document by document, each document timed alone, and each figure is the median
+  document.  Turns, since the ledger's cost drifts as its tables grow; the median
+  document, since a checkpoint of SQLite's write-ahead log costs a few documents'
+  time and lands on one setting's sample or another's.
 
 Tracing records every span with the OpenTelemetry SDK, through a span processor to
 an exporter that drops them; the log line goes through a formatter to /dev/null.
@@ -88,15 +93,21 @@ def _enablers() -> tuple[dict[str, Callable[[], None]], dict[str, str]]:
 
 
 @contextmanager
-def _only(enable: Callable[[], None] | None) -> Iterator[None]:
+def _only(sinks: list[Callable[..., object]]) -> Iterator[None]:
     saved = list(SINKS)
-    SINKS.clear()
-    if enable is not None:
-        enable()
+    SINKS[:] = sinks
     try:
         yield
     finally:
         SINKS[:] = saved
+
+
+def _sinks_of(enable: Callable[[], None] | None) -> list[Callable[..., object]]:
+    """The sinks `enable` registers, registered alone."""
+    with _only([]):
+        if enable is not None:
+            enable()
+        return list(SINKS)
 
 
 class Workload(NamedTuple):
@@ -168,23 +179,36 @@ def measure(
     documents: dict[str, Callable[[int], bytes]], rounds: int, loops: int
 ) -> Results:
     """`documents[fmt](seed)` makes a 100-status document; `loops` documents per
-    sample of ``receive_batch``, a quarter of it for those stored."""
+    sample of ``receive_batch``, and a quarter of it per setting and round for
+    those stored."""
     enablers, skipped = _enablers()
     work, close = _workloads(documents)
-    configs: list[tuple[str, Callable[[], None] | None]] = [("off", None)]
-    configs += [(name, enablers[name]) for name in SINK_NAMES if name in enablers]
+    configs = [("off", _sinks_of(None))]
+    configs += [
+        (name, _sinks_of(enablers[name])) for name in SINK_NAMES if name in enablers
+    ]
     times: dict[tuple[str, str], list[float]] = {}
     try:
         for round_ in range(rounds):
             shift = round_ % len(configs)
+            order = configs[shift:] + configs[:shift]
+            gc.collect()
             for workload in work:
-                count = max(1, loops // 4) if workload.stored else loops
-                for name, enable in configs[shift:] + configs[:shift]:
-                    with _only(enable):
+                if workload.stored:
+                    for _ in range(max(1, loops // 4)):
+                        for name, sinks in order:
+                            with _only(sinks):
+                                seconds = workload.run(1)
+                            times.setdefault((workload.label, name), []).append(
+                                seconds * 1e6
+                            )
+                    continue
+                for name, sinks in order:
+                    with _only(sinks):
                         gc.collect()
-                        seconds = workload.run(count)
+                        seconds = workload.run(loops)
                     times.setdefault((workload.label, name), []).append(
-                        seconds * 1e6 / count
+                        seconds * 1e6 / loops
                     )
     finally:
         close()

@@ -39,7 +39,9 @@ class Document:
     it was never read (an adapter's 413 on the declared length).  `arrived` is the
     wall clock (``time.time()``) at the start, for the lag between a report's own
     time and its arrival and for a span's start; `seconds` the time the path took,
-    by the monotonic clock."""
+    by the monotonic clock.  `digest` is the body's SHA-256 when the path computed it
+    already (the ledger does, for its webhook row), else None: `sha256` says it
+    either way."""
 
     format: Format | None
     code: int
@@ -49,6 +51,7 @@ class Document:
     taken: tuple[int, ...]
     arrived: float
     seconds: float
+    digest: str | None = attrs.field(default=None, repr=False)
 
     @property
     def format_name(self) -> str:
@@ -67,8 +70,10 @@ class Document:
 
     @property
     def sha256(self) -> str:
-        """The hex digest of the body as received (computed on demand); "" when the
-        body was never read."""
+        """The hex digest of the body as received (`digest`, else computed on
+        demand); "" when the body was never read."""
+        if self.digest is not None:
+            return self.digest
         if self.body is None:
             return ""
         return hashlib.sha256(_as_bytes(self.body)).hexdigest()
@@ -123,9 +128,11 @@ class Watch:
         batch: Batch | None = None,
         taken: tuple[int, ...] = (),
         size: int | None = None,
+        sha256: str | None = None,
     ) -> None:
         """Hand the answered document to every sink.  `size` is needed only when
-        `body` is None (an adapter that refused a declared length unread)."""
+        `body` is None (an adapter that refused a declared length unread);
+        `sha256`, the body's hex digest, when the caller has it already."""
         document = Document(
             format=format,
             code=code,
@@ -135,6 +142,7 @@ class Watch:
             taken=taken,
             arrived=self.arrived,
             seconds=time.perf_counter() - self.started,
+            digest=sha256,
         )
         for sink in SINKS:
             try:

@@ -503,15 +503,21 @@ def test_a_database_error_propagates_and_writes_nothing(connection, table) -> No
 def test_the_observation_hook_hears_every_document(connection, table) -> None:
     watched: list[_observe.Document] = []
     _observe.SINKS.append(watched.append)
+    bodies = [encode_xml([report(4, Status.READ)]), b"nonsense"]
     try:
-        table.receive(connection, encode_xml([report(4, Status.READ)]))
-        table.receive(connection, b"nonsense")
+        for body in bodies:
+            table.receive(connection, body)
     finally:
         _observe.SINKS.remove(watched.append)
     assert [(d.code, d.taken, d.format) for d in watched] == [
         (200, (4,), Format.XML),
         (400, (), None),
     ]
+    # The ledger's digest of each body, handed over rather than computed again.
+    digests = [hashlib.sha256(body).hexdigest() for body in bodies]
+    assert [d.digest for d in watched] == digests
+    assert [d.sha256 for d in watched] == digests
+    assert [w.sha256 for w in reversed(table.webhooks(connection))] == digests
 
 
 def test_receive_joins_the_callers_transaction(connection, table) -> None:

@@ -13,8 +13,11 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 
 import smsstatus
@@ -257,11 +260,8 @@ def test_status_lag_in_a_zone_with_summer_time_is_exact() -> None:
         datetime(2026, 3, 29, 3, 0, 30, tzinfo=berlin),
         datetime(2026, 3, 29, 0, 10, tzinfo=timezone.utc),
     ]
-    reports = [
-        StatusReport(i, t, smsstatus.Status.DELIVER) for i, t in enumerate(times)
-    ]
     arrived = datetime(2026, 3, 29, 3, 30, tzinfo=berlin).timestamp()
-    lags = metrics._lags(arrived, reports)
+    lags = metrics._lags(arrived, times)
     assert lags == pytest.approx([arrived - t.timestamp() for t in times], abs=1e-6)
     assert lags[:2] == pytest.approx([1830, 1770], abs=1e-6)
 
@@ -278,9 +278,148 @@ class _Floating(tzinfo):
 
 def test_no_lag_for_times_without_an_offset() -> None:
     at = datetime(2026, 3, 29, 1, 0, tzinfo=_Floating())
-    reports = [StatusReport(1, at, smsstatus.Status.DELIVER)]
-    assert metrics._lags(at.replace(tzinfo=timezone.utc).timestamp(), reports) == []
-    assert metrics._lags(0.0, [StatusReport(1, None, smsstatus.Status.SEND)]) == []
+    assert metrics._lags(at.replace(tzinfo=timezone.utc).timestamp(), [at]) == []
+    assert metrics._lags(0.0, []) == []
+    lags = _LagHistograms()
+    adds: list[tuple[Any, float]] = []
+    lags.bulk.observe_times(adds, 0.0, [at])
+    lags.bulk.observe_times(adds, 0.0, [at.replace(tzinfo=None)])
+    assert adds == []
+    assert lags.samples()["bulk"] == lags.samples()["single"]
+
+
+class _LagHistograms:
+    """The lag histogram filled by `_Lags.observe_times` (``bulk``) and the same
+    filled one value at a time by `Histogram.observe` (``single``)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.bulk = metrics._Lags(
+            Histogram("bulk", "b", buckets=metrics._LAG, registry=self.registry)
+        )
+        self.single = Histogram(
+            "single", "s", buckets=metrics._LAG, registry=self.registry
+        )
+
+    def observe_both(self, arrived: float, times: list[datetime]) -> None:
+        for time in times:
+            if time.utcoffset() is not None:
+                self.single.observe(max(arrived - time.timestamp(), 0.0))
+        adds: list[tuple[Any, float]] = []
+        self.bulk.observe_times(adds, arrived, list(times))
+        metrics._apply(adds)
+
+    def samples(self) -> dict[str, list[tuple[str, dict[str, str], float]]]:
+        return {
+            metric.name: [
+                (sample.name.removeprefix(metric.name), sample.labels, sample.value)
+                for sample in metric.samples
+                if not sample.name.endswith("_created")
+            ]
+            for metric in self.registry.collect()
+        }
+
+    def assert_equal(self) -> None:
+        # The sums may differ in the last bits: one adds `timedelta`s, the other
+        # floats.
+        samples = self.samples()
+        *bulk, (_, _, bulk_sum) = samples["bulk"]
+        *single, (_, _, single_sum) = samples["single"]
+        assert bulk == single
+        assert bulk_sum == pytest.approx(single_sum, rel=1e-12, abs=1e-6)
+
+
+_ZONES = {
+    "fixed": timezone(timedelta(hours=3)),
+    "Moscow": ZoneInfo("Europe/Moscow"),
+    "Berlin": ZoneInfo("Europe/Berlin"),
+    "New York": ZoneInfo("America/New_York"),
+}
+
+
+@pytest.mark.parametrize("zone", list(_ZONES.values()), ids=list(_ZONES))
+def test_status_lag_at_each_bound_and_either_side_of_it(zone: tzinfo) -> None:
+    # Lags exactly at each bound go in its bucket, a microsecond more in the next;
+    # a time after the arrival counts as 0.  The arrival is a whole microsecond, as
+    # `datetime.fromtimestamp` rounds it.
+    now = datetime(2026, 7, 1, 12, 0, tzinfo=zone)
+    arrived = now.timestamp()
+    micro = timedelta(microseconds=1)
+    times = [now + timedelta(minutes=5), now, now + micro]
+    for bound in metrics._LAG:
+        at = now - timedelta(seconds=bound)
+        times += [at, at - micro, at + micro]
+    lags = _LagHistograms()
+    lags.observe_both(arrived, times)
+    lags.assert_equal()
+    for time in times:  # each the newest of its document
+        lags.observe_both(arrived, [time])
+    lags.assert_equal()
+    bucket = {
+        labels["le"]: count
+        for suffix, labels, count in lags.samples()["bulk"]
+        if suffix == "_bucket"
+    }
+    # Twice: the two future times, now, and 1 s and 1 s - 1 µs ago.
+    assert bucket["1.0"] == 2 * 5
+    assert bucket["+Inf"] == 2 * len(times)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(list(_ZONES.values())),
+    # Arrivals around the summer-time changes of 2026 and away from them.
+    arrival=st.sampled_from(
+        [
+            datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc),
+            datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc),
+            datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc),
+            datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc),
+            datetime(2026, 10, 25, 1, 30, tzinfo=timezone.utc),
+            datetime(2026, 11, 1, 6, 30, tzinfo=timezone.utc),
+        ]
+    ),
+    lags=st.lists(
+        st.one_of(
+            st.sampled_from([*metrics._LAG, 0, -60]).map(float),
+            st.floats(-3600, 30 * 86_400, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    jitter=st.sampled_from([0, 1, -1]),
+    untimed_zone=st.booleans(),
+)
+def test_status_lag_in_bulk_equals_each_lag_as_timestamp_says(
+    zone: tzinfo,
+    arrival: datetime,
+    lags: list[float],
+    jitter: int,
+    untimed_zone: bool,
+) -> None:
+    arrived = arrival.timestamp()
+    times = [
+        # Through the wall clock, as the decoder makes them: a time in a gap or
+        # an overlap of the zone is whatever its wall clock says.
+        (arrival - timedelta(seconds=lag, microseconds=jitter))
+        .astimezone(zone)
+        .replace(fold=0)
+        for lag in lags
+    ]
+    if untimed_zone:
+        times.append(arrival.replace(tzinfo=timezone.utc))  # another zone
+    histograms = _LagHistograms()
+    histograms.observe_both(arrived, times)
+    histograms.assert_equal()
+
+
+def test_states_tallied_in_python_as_in_c() -> None:
+    items = ["deliver", "read", "deliver", ("send", True), "deliver"]
+    in_c: dict[object, int] = {"read": 1}
+    in_python: dict[object, int] = {"read": 1}
+    metrics._tally(in_c, items)
+    metrics._tally_in_python(in_python, items)
+    assert in_c == in_python == {"read": 2, "deliver": 3, ("send", True): 1}
 
 
 def test_histograms_filled_in_bulk_equal_observed_one_by_one() -> None:
@@ -288,11 +427,13 @@ def test_histograms_filled_in_bulk_equal_observed_one_by_one() -> None:
     registry = CollectorRegistry()
     bulk = Histogram("bulk", "b", buckets=metrics._LAG, registry=registry)
     single = Histogram("single", "s", buckets=metrics._LAG, registry=registry)
-    metrics._Buckets(bulk).observe_all(list(values))
+    adds: list[tuple[Any, float]] = []
+    metrics._Buckets(bulk).observe_all(adds, list(values))
     for one in values:
         single.observe(max(one, 0.0))
     both = metrics._Buckets(bulk)
-    both.observe(3.0)
+    both.observe(adds, 3.0)
+    metrics._apply(adds)
     single.observe(3.0)
     samples = {
         metric.name: [
@@ -325,10 +466,13 @@ class _Public:
 def test_another_prometheus_client_layout_falls_back_to_public_methods() -> None:
     histogram = _Public()
     buckets = metrics._Buckets(histogram)  # type: ignore[arg-type]
-    buckets.observe(2.5)
-    buckets.observe_all([-1.0, 4.0])
+    adds: list[tuple[Any, float]] = []
+    buckets.observe(adds, 2.5)
+    buckets.observe_all(adds, [-1.0, 4.0])
     counter = _Public()
-    metrics._Counts(counter).add(("a",), 3)  # type: ignore[arg-type]
+    metrics._Counts(counter).add(adds, ("a",), 3)  # type: ignore[arg-type]
+    assert adds == [(counter, 3)]
+    metrics._apply(adds)
     assert histogram.calls == [("observe", 2.5), ("observe", 0.0), ("observe", 4.0)]
     assert counter.calls == [("inc", 3)]
 

@@ -61,11 +61,12 @@ def receive(
     except DecodeError as exc:
         sniffed = sniff_format(data[:4096])
         ack = _refused(body, format, exc, None)  # the hook hears of it below
+        digest = _sha256(data)
         refused: tuple[Any, ...] = (
             remote,
             None if sniffed is None else sniffed.value,
             len(data),
-            _sha256(data),
+            digest,
             ack.status,
             0,
             0,
@@ -77,9 +78,9 @@ def receive(
             with dialect.transaction(connection, write=True) as cursor:
                 dialect.write(cursor, names, (), Log("push", refused))
         except Exception:
-            _done(watching, body, sniffed, 503)
+            _done(watching, body, digest, sniffed, 503)
             raise
-        _done(watching, body, sniffed, ack.status)
+        _done(watching, body, digest, sniffed, ack.status)
         return ack
     reports = batch.reports
     taken, rows = rows_of(dialect, reports)
@@ -87,11 +88,12 @@ def receive(
     errors = batch.errors
     ack = _batch_ack(batch, first_seen, taken, [True] * len(errors))
     kept = keep_body or bool(errors)
+    digest = _sha256(data)  # the webhook row's, and the hook's (the log line's)
     webhook = (
         remote,
         batch.format.value,
         len(data),
-        _sha256(data),
+        digest,
         ack.status,
         len(reports),
         len(ack.ids),
@@ -123,19 +125,27 @@ def receive(
                 changes,
             )
     except Exception:
-        _done(watching, body, batch.format, 503, batch)
+        _done(watching, body, digest, batch.format, 503, batch)
         raise
-    _done(watching, body, batch.format, ack.status, batch, ack.ids)
+    _done(watching, body, digest, batch.format, ack.status, batch, ack.ids)
     return ack
 
 
 def _done(
     watching: Watch | None,
     body: Body,
+    digest: str,
     format: Format | None,
     code: int,
     batch: Any = None,
     taken: tuple[int, ...] = (),
 ) -> None:
     if watching is not None:
-        watching.done(body=body, format=format, code=code, batch=batch, taken=taken)
+        watching.done(
+            body=body,
+            format=format,
+            code=code,
+            batch=batch,
+            taken=taken,
+            sha256=digest,
+        )
