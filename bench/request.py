@@ -55,7 +55,6 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import ExitStack, closing, contextmanager
@@ -79,6 +78,8 @@ ZONE = "Europe/Moscow"
 TARGETS = {"Flask, README": 1.3, "FastAPI, README": 1.3, "Django, README": 1.5}
 Wsgi = Callable[[dict[str, Any], Any], Iterable[bytes]]
 Asgi = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+# What ends the event loops `as_wsgi` made, at the end of the run.
+STOPS: list[Callable[[], None]] = []
 TABLES = [
     f"smsstatus_delivery{part}" for part in ("", "_event", "_webhook", "_rejected")
 ]
@@ -105,14 +106,11 @@ def bare(database: Database) -> Wsgi:
 def bare_asgi(database: Database) -> Wsgi:
     """The library's work in an ASGI function (inline on the loop), called as the
     FastAPI cases are."""
+    connection = database.connect()
     table = StatusTable()
     zone = ZoneInfo(ZONE)
-    opened: list[Any] = []  # in the loop's thread, where it is used (sqlite3)
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if not opened:
-            opened.append(database.connect())
-        connection = opened[0]
         body, more = b"", True
         while more:
             message = await receive()
@@ -167,19 +165,34 @@ def fastapi(database: Database, *, per_delivery: bool) -> Wsgi:
 
 def as_wsgi(app: Asgi) -> Wsgi:
     """An ASGI application behind the WSGI calling convention the cases share, run
-    on an event loop of its own."""
-    # One loop an application, as a uvicorn worker keeps one, its main task running
-    # all along in a thread of its own: anyio's worker threads (and the connections
-    # `per_thread` keeps in them) live as long as the loop's main task, and a loop
-    # run per request would end them after each.
+    on an event loop of its own in this thread, as a uvicorn worker runs it."""
+    # The loop runs only while a call is served, but its main task lives on across
+    # calls, as a worker's: anyio's worker threads (and the connections `per_thread`
+    # keeps in them) live as long as the task they are started from, which would
+    # end with each request if each were a task of its own.
     loop = asyncio.new_event_loop()
+    jobs: asyncio.Queue[tuple[Awaitable[None], asyncio.Future[None]]]
+    jobs = asyncio.Queue()
 
-    async def serve() -> None:  # a task, as uvicorn's: anyio finds it
-        await loop.create_future()
+    async def serve() -> None:
+        while True:
+            job, done = await jobs.get()
+            try:
+                await job
+            except Exception as exc:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
 
-    threading.Thread(
-        target=lambda: loop.run_until_complete(serve()), daemon=True
-    ).start()
+    served = loop.create_task(serve())
+
+    def stop() -> None:  # ends anyio's worker threads, which the process waits for
+        served.cancel()
+        loop.run_until_complete(asyncio.wait([served]))
+        loop.run_until_complete(asyncio.sleep(0))  # the task's done callbacks
+        loop.close()
+
+    STOPS.append(stop)
 
     def call(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         body = environ["wsgi.input"].read()
@@ -208,7 +221,9 @@ def as_wsgi(app: Asgi) -> Wsgi:
         async def send(message: dict[str, Any]) -> None:
             sent.append(message)
 
-        asyncio.run_coroutine_threadsafe(app(scope, receive, send), loop).result()
+        done = loop.create_future()
+        jobs.put_nowait((app(scope, receive, send), done))
+        loop.run_until_complete(done if not served.done() else served)
         start_response(f"{sent[0]['status']} -", [])
         return [b"".join(m.get("body", b"") for m in sent[1:])]
 
@@ -477,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         found = stack.enter_context(databases(args.databases.split(","), args.dsn))
         directory = stack.enter_context(tempfile.TemporaryDirectory())
         made = stack.enter_context(places(found, directory))
+        stack.callback(lambda: [stop() for stop in STOPS])  # even after a failure
         apps: dict[tuple[str, str], Wsgi] = {}
         for kind, cases in made["plan"].items():
             for case, (where, alias) in cases.items():
