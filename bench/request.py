@@ -38,11 +38,15 @@ Each case gets the same documents (100 statuses of whole message histories, XML,
 each a new message's), the cases taking turns a document each so that the machine's
 other work weighs on all alike.  A figure is the process's CPU time (user and
 system, every thread) of the call, per request, the median of ``--rounds`` rounds,
-each on emptied tables; on PostgreSQL the server's own CPU is not counted (the same
-statements for every case, but for a connection per request: a new server process
-each time).  The ratio is to ``bare``.  Every answer must be 200 and acknowledge the
-document's ids.  The targets of issue 25, on both databases: Flask and FastAPI as
-the README shows them within 1.3 times the bare function, Django within 1.5.
+each on emptied tables.  On PostgreSQL the database's work is another process's:
+when the server runs on this machine (the throwaway one, or a ``--dsn`` whose socket
+directory holds its data directory) its CPU time is read too (`ServerClock`), from
+before each call to 2 ms after it (when the server process of a connection closed
+by the request has ended), and a second pair of columns counts it in; SQLite's work
+is the process's own, so only those columns compare with SQLite's.  The ratio is to
+``bare``.  Every answer must be 200 and acknowledge the document's ids.  The targets
+of issue 25, on both databases: Flask and FastAPI as the README shows them within
+1.3 times the bare function, Django within 1.5.
 """
 
 from __future__ import annotations
@@ -421,6 +425,45 @@ def drop(database: Database) -> None:
             connection.commit()
 
 
+class ServerClock:
+    """The CPU seconds a local PostgreSQL server has spent so far: its postmaster's
+    and live processes' (``/proc/<pid>/schedstat``, to the nanosecond) and its
+    ended ones' (a connection's server process, counted in the postmaster's
+    children's times once it has ended: in clock ticks)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    @classmethod
+    def of(cls, database: Database) -> ServerClock | None:
+        """The clock of `database`'s server, when it runs here (its socket
+        directory holds the data directory, as `throwaway_server` makes it)."""
+        fields = dict(field.split("=", 1) for field in database.target.split())
+        try:
+            with open(f"{fields.get('host', '')}/data/postmaster.pid") as pid:
+                clock = cls(int(pid.readline()))
+            clock()
+        except (OSError, ValueError):
+            return None
+        return clock
+
+    def __call__(self) -> float:
+        with open(f"/proc/{self.pid}/stat") as stat:
+            ended = stat.read().rsplit(")", 1)[1].split()[13:15]  # cutime, cstime
+        seconds = sum(int(ticks) for ticks in ended) / self.tick
+        path = f"/proc/{self.pid}/task/{self.pid}/children"
+        with open(path) as children:
+            pids = [self.pid, *children.read().split()]
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/schedstat") as schedstat:
+                    seconds += int(schedstat.read().split()[0]) / 1e9
+            except OSError:  # ended meanwhile: counted next time, in cutime
+                pass
+        return seconds
+
+
 def environ(body: bytes) -> dict[str, Any]:
     return {
         "REQUEST_METHOD": "POST",
@@ -493,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
         directory = stack.enter_context(tempfile.TemporaryDirectory())
         made = stack.enter_context(places(found, directory))
         stack.callback(lambda: [stop() for stop in STOPS])  # even after a failure
+        clocks = {d.kind: ServerClock.of(d) for d in found if d.kind == "postgresql"}
         apps: dict[tuple[str, str], Wsgi] = {}
         for kind, cases in made["plan"].items():
             for case, (where, alias) in cases.items():
@@ -502,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     apps[kind, case] = routed(made["django"], alias)
         figures: dict[tuple[str, str], list[float]] = {key: [] for key in apps}
+        served: dict[tuple[str, str], list[float]] = {key: [] for key in apps}
         for _ in range(args.rounds):
             for cases in made["plan"].values():
                 for where, alias in cases.values():
@@ -511,11 +556,17 @@ def main(argv: list[str] | None = None) -> int:
 
                 connections.close_all()  # each round opens its connections anew
             spent = dict.fromkeys(apps, 0.0)
+            server = dict.fromkeys(apps, 0.0)
             for body, ids in zip(bodies, expected, strict=True):
                 for key, app in apps.items():
+                    clock = clocks.get(key[0])
+                    before = clock() if clock else 0.0
                     started = time.process_time()
                     status, data = call(app, body)
                     spent[key] += time.process_time() - started
+                    if clock:
+                        time.sleep(0.002)  # the server's work after the answer
+                        server[key] += clock() - before
                     if (
                         not status.startswith("200")
                         or set(smsstatus.decode_ack(data, "xml")) != ids
@@ -523,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
                         sys.exit(f"{key}: answered {status} {data[:80]!r}")
             for key in apps:
                 figures[key].append(spent[key] / len(bodies) * 1e6)
+                served[key].append(server[key] / len(bodies) * 1e6)
         where = ", ".join(versions(database) for database in found)
     print(
         f"smsstatus whole-request benchmark (in process): Python "
@@ -533,24 +585,42 @@ def main(argv: list[str] | None = None) -> int:
     for database in found:
         kind = database.kind
         name = "SQLite" if kind == "sqlite" else "PostgreSQL"
-        base = statistics.median(figures[kind, "bare"])
-        print(f"\n## Per request, {name}\n")
-        print("| case | µs CPU per request | ratio to bare |\n|---|---:|---:|")
-        for (on, case), values in figures.items():
-            if on == kind:
-                median = statistics.median(values)
-                print(f"| {case} | {median:.0f} | {median / base:.2f} |")
-        asgi = statistics.median(figures[kind, "FastAPI, README"]) / statistics.median(
-            figures[kind, "bare ASGI"]
-        )
-        print(f"\nFastAPI, README to bare ASGI: {asgi:.2f}")
-        for case, target in TARGETS.items():
-            ratio = statistics.median(figures[kind, case]) / base
-            verdicts.append(
-                f"{'PASS' if ratio <= target else 'FAIL'} {case.split(',')[0]} as the "
-                f"README shows it, {name}: {ratio:.2f}x the bare WSGI function "
-                f"(target <= {target}x)"
+        clocked = clocks.get(kind) is not None
+        cases = [case for on, case in figures if on == kind]
+        mine = {case: statistics.median(figures[kind, case]) for case in cases}
+        # With the server's CPU: the median of each round's sum.
+        both = {
+            case: statistics.median(
+                map(sum, zip(figures[kind, case], served[kind, case], strict=True))
             )
+            for case in cases
+        }
+        print(f"\n## Per request, {name}\n")
+        if clocked:
+            print(
+                "| case | µs CPU per request | ratio to bare "
+                "| with the server's | ratio to bare |\n|---|---:|---:|---:|---:|"
+            )
+        else:
+            print("| case | µs CPU per request | ratio to bare |\n|---|---:|---:|")
+        for case in mine:
+            row = f"| {case} | {mine[case]:.0f} | {mine[case] / mine['bare']:.2f} |"
+            if clocked:
+                row += f" {both[case]:.0f} | {both[case] / both['bare']:.2f} |"
+            print(row)
+        asgi = mine["FastAPI, README"] / mine["bare ASGI"]
+        print(f"\nFastAPI, README to bare ASGI: {asgi:.2f}")
+        measures = [("", mine)]
+        if clocked:
+            measures.append((", with the server's CPU", both))
+        for case, target in TARGETS.items():
+            for counted, figure in measures:
+                ratio = figure[case] / figure["bare"]
+                verdicts.append(
+                    f"{'PASS' if ratio <= target else 'FAIL'} {case.split(',')[0]} as "
+                    f"the README shows it, {name}{counted}: {ratio:.2f}x the bare "
+                    f"WSGI function (target <= {target}x)"
+                )
     print("\n## Targets\n")
     print("\n".join(verdicts))
     return 0

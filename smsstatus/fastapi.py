@@ -153,9 +153,7 @@ def router(
 
     api = APIRouter()
     # Before the token's route, which it would match; a token is never "health".
-    api.add_route(
-        "/statuses/health", health, methods=["GET"], include_in_schema=False
-    )
+    api.add_route("/statuses/health", health, methods=["GET"], include_in_schema=False)
     # Two routes rather than a redirect, which would lose a POST's body.
     for path in ("/statuses/{token_in_url}", "/statuses/{token_in_url}/"):
         api.add_route(path, statuses, methods=["POST"], include_in_schema=False)
