@@ -41,8 +41,9 @@ system, every thread) of the call, per request, the median of ``--rounds`` round
 each on emptied tables.  On PostgreSQL the database's work is another process's:
 when the server runs on this machine (the throwaway one, or a ``--dsn`` whose socket
 directory holds its data directory) its CPU time is read too (`ServerClock`), from
-before each call to 2 ms after it (when the server process of a connection closed
-by the request has ended), and a second pair of columns counts it in; SQLite's work
+before each call to 2 ms after the server is back to as many processes as before it
+(the server process of a connection the request closed ends after the answer), and
+a second pair of columns counts it in; SQLite's work
 is the process's own, so only those columns compare with SQLite's.  The ratio is to
 ``bare``.  Every answer must be 200 and acknowledge the document's ids.  The targets
 of issue 25, on both databases: Flask and FastAPI as the README shows them within
@@ -448,6 +449,20 @@ class ServerClock:
             return None
         return clock
 
+    def processes(self) -> int:
+        """How many processes the server runs besides its postmaster."""
+        with open(f"/proc/{self.pid}/task/{self.pid}/children") as children:
+            return len(children.read().split())
+
+    def settle(self, processes: int) -> None:
+        """Wait (at most 0.2 s) until the server is back to `processes`: a
+        connection closed by the request has its server process end after the
+        answer, and what that costs is the request's."""
+        deadline = time.monotonic() + 0.2
+        while self.processes() > processes and time.monotonic() < deadline:
+            time.sleep(0.0005)
+        time.sleep(0.002)  # and what the server does right after an answer
+
     def __call__(self) -> float:
         with open(f"/proc/{self.pid}/stat") as stat:
             ended = stat.read().rsplit(")", 1)[1].split()[13:15]  # cutime, cstime
@@ -560,12 +575,13 @@ def main(argv: list[str] | None = None) -> int:
             for body, ids in zip(bodies, expected, strict=True):
                 for key, app in apps.items():
                     clock = clocks.get(key[0])
-                    before = clock() if clock else 0.0
+                    if clock:
+                        processes, before = clock.processes(), clock()
                     started = time.process_time()
                     status, data = call(app, body)
                     spent[key] += time.process_time() - started
                     if clock:
-                        time.sleep(0.002)  # the server's work after the answer
+                        clock.settle(processes)
                         server[key] += clock() - before
                     if (
                         not status.startswith("200")
