@@ -1,7 +1,9 @@
 """Settings of the example project, read from the environment (see README.md).
 
 Everything smsstatus needs is the two lines marked "smsstatus" below (the app in
-INSTALLED_APPS and SMSSTATUS_TOKEN); the rest is an ordinary small project.
+INSTALLED_APPS and SMSSTATUS_TOKEN); the database's settings are the ones
+docs/django.md recommends (persistent connections, WAL on SQLite); the rest is an
+ordinary small project.
 
 - ``SMSSTATUS_TOKEN``: the secret part of the URL you give the gateway (required,
   at least 32 characters: ``manage.py check`` says so otherwise);
@@ -14,6 +16,8 @@ INSTALLED_APPS and SMSSTATUS_TOKEN); the rest is an ordinary small project.
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+import django
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,6 +80,10 @@ else:
             "OPTIONS": {"timeout": 20},
         }
     }
+    if django.VERSION >= (5, 1):  # the WAL journal (older: see docs/django.md)
+        DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL"
+# Keep each worker's connection between requests, checked before it is reused.
+DATABASES["default"].update(CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
