@@ -1,21 +1,17 @@
 """Django settings for ``bench/load.py``'s ``django`` receivers: the example project's
-(examples/django_app: ``startproject``'s plus the README's lines), on the database the
-load run names in its environment; with ``SMSSTATUS_LOAD_DJANGO=persistent``, plus the
-persistent connections and health checks that docs/production.md recommends."""
+(examples/django_app: ``startproject``'s plus the README's lines: persistent
+connections with health checks, and the WAL journal on SQLite), on the database the
+load run names in its environment; with ``SMSSTATUS_LOAD_DJANGO=per-request``, as
+0.2 and 0.3 documented it before: a connection per request, SQLite's own journal."""
 
 import os
 
 from statusproject.settings import *  # noqa: F403
 
 kind, target, schema = os.environ["SMSSTATUS_LOAD_DATABASE"].split("\t")
+documented = DATABASES["default"]  # noqa: F405
 if kind == "sqlite":
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": target,
-            "OPTIONS": {"timeout": 20},
-        }
-    }
+    DATABASES = {"default": {**documented, "NAME": target}}
 else:
     fields = dict(field.split("=", 1) for field in target.split())
     DATABASES = {
@@ -26,8 +22,10 @@ else:
             "PORT": fields.get("port", ""),
             "USER": fields.get("user", ""),
             "OPTIONS": {"options": f"-c search_path={schema}"},
+            "CONN_MAX_AGE": documented["CONN_MAX_AGE"],
+            "CONN_HEALTH_CHECKS": documented["CONN_HEALTH_CHECKS"],
         }
     }
-if os.environ.get("SMSSTATUS_LOAD_DJANGO") == "persistent":
-    DATABASES["default"]["CONN_MAX_AGE"] = 600
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if os.environ.get("SMSSTATUS_LOAD_DJANGO") == "per-request":
+    DATABASES["default"].update(CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False)
+    DATABASES["default"]["OPTIONS"].pop("init_command", None)

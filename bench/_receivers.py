@@ -34,7 +34,7 @@ from smsstatus.sql import StatusTable, per_thread
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent / "examples" / "django_app"
 ENVIRONMENT = "SMSSTATUS_LOAD_DATABASE"  # kind, target and schema, tab-separated
-DJANGO = "SMSSTATUS_LOAD_DJANGO"  # "persistent": CONN_MAX_AGE and health checks
+DJANGO = "SMSSTATUS_LOAD_DJANGO"  # "per-request": no CONN_MAX_AGE, no WAL (before)
 TOKEN = "load-run-token-0123456789abcdefghijklmnopqrstuvwxyz"
 ZONE = "Europe/Moscow"
 
@@ -44,10 +44,10 @@ RECEIVERS = {
     "app": ("gunicorn", "0.2's path: `receive_batch` + `save`, kept connection"),
     "flask": ("gunicorn", "Flask, as the README: `per_thread`"),
     "flask-per-delivery": ("gunicorn", "Flask, a connection per delivery (0.2, 0.3)"),
-    "django": ("gunicorn", "Django, the README's settings (`CONN_MAX_AGE = 0`)"),
-    "django-persistent": (
+    "django": ("gunicorn", "Django, as the README: persistent connections, WAL"),
+    "django-per-request": (
         "gunicorn",
-        "Django, + `CONN_MAX_AGE`, `CONN_HEALTH_CHECKS` (production.md)",
+        "Django, a connection per request, no WAL (0.2, 0.3)",
     ),
     "asgi": ("uvicorn", "bare ASGI function: `receive` on a kept connection"),
     "asgi-thread": ("uvicorn", "the same, `receive` in anyio's worker threads"),
@@ -241,7 +241,7 @@ def start(
     elif receiver == "serve":
         argv = ["-m", "smsstatus", "serve", "--db", place.url(), "--tz", ZONE]
         argv += ["--port", str(port), "--workers", str(workers)]
-    else:  # django, django-persistent
+    else:  # django, django-per-request
         environment["DJANGO_SETTINGS_MODULE"] = "_load_django_settings"
         environment["PYTHONPATH"] = os.pathsep.join([str(HERE), str(EXAMPLE)])
         environment[DJANGO] = receiver.removeprefix("django").lstrip("-")

@@ -15,8 +15,9 @@ threads; 1, its sync worker, as the manual runs it) ``wsgi``, the bare WSGI func
 ``app`` (0.2's path: `receive_batch` + `StatusTable.save`), ``flask`` as the README
 sets it up (`per_thread`), ``flask-per-delivery`` (a connection opened and closed
 per delivery, as 0.2 and 0.3 documented it), ``django`` (the example project:
-``startproject``'s settings plus the README's lines) and ``django-persistent`` (the
-same with ``CONN_MAX_AGE`` and health checks); on uvicorn (``--workers`` processes)
+``startproject``'s settings plus the README's lines: persistent connections, WAL) and
+``django-per-request`` (the same as 0.2 and 0.3 documented it before: a connection
+per request, no WAL); on uvicorn (``--workers`` processes)
 ``asgi``, the bare ASGI function (the same in the event loop), ``asgi-thread`` (the
 same in anyio's worker threads), ``fastapi``, ``fastapi-per-delivery`` and ``serve``
 (``smsstatus serve``).  The bare function of a receiver's server always runs too:
@@ -76,7 +77,7 @@ CHECKED = (
     *("requests", "retries", "lost", "wrong"),
     *("events", "events wrong", "webhooks", "webhooks wrong"),
 )
-TARGETS = {"flask": 1.25, "fastapi": 1.25, "django": 1.5, "django-persistent": 1.5}
+TARGETS = {"flask": 1.25, "fastapi": 1.25, "django": 1.5}
 
 
 def own_tables(name: str, database: Database) -> Database:
