@@ -38,9 +38,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -53,6 +55,8 @@ from .sql import StatusTable
 
 __all__ = ["router"]
 
+_T = TypeVar("_T")
+
 
 def router(
     *,
@@ -64,6 +68,7 @@ def router(
     on_error: Callable[[ReportError], Any] | None = None,
     keep_bodies: bool = False,
     db_timeout: float | None = DEFAULT_TIMEOUT,
+    db_threads: int | None = None,
 ) -> APIRouter:
     """The router of ``POST statuses/{token}`` and ``GET statuses/health``.
 
@@ -79,11 +84,25 @@ def router(
     `keep_bodies` keeps every delivery's body in its `Webhook` row (not only
     refused ones and ones with bad items); `db_timeout` bounds, in seconds, how long
     a statement may wait for a lock or run on PostgreSQL (None: no bound).
+    `db_threads` is how many deliveries may use the database at once in a process
+    (None: as many as Starlette's thread pool runs, 40); 1 suits SQLite, which
+    writes one at a time: the deliveries then queue for one thread, whose kept
+    connection stays warm, instead of forty connections waiting on each other.
     """
     check_token(token)
+    if db_threads is not None and db_threads < 1:
+        raise ValueError(f"db_threads must be at least 1, not {db_threads}")
     zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
     table = table or StatusTable()
     limits = limits or Limits()
+    limiters: list[anyio.CapacityLimiter] = []
+
+    async def in_thread(job: Callable[..., _T], *args: Any) -> _T:
+        if db_threads is None:
+            return await run_in_threadpool(job, *args)
+        if not limiters:  # made on first use: anyio makes one inside an event loop
+            limiters.append(anyio.CapacityLimiter(db_threads))
+        return await anyio.to_thread.run_sync(job, *args, limiter=limiters[0])
 
     def receive(body: bytes, remote: str | None) -> Any:
         with connect() as connection, bound_waits(connection, db_timeout):
@@ -112,7 +131,7 @@ def router(
         failed: list[Exception] = []
 
         async def store(reports: tuple[StatusReport, ...]) -> frozenset[int]:
-            return await run_in_threadpool(save, reports, failed)
+            return await in_thread(save, reports, failed)
 
         ack = await areceive_batch(
             body, store, tz=zone, limits=limits, on_error=on_error
@@ -131,7 +150,7 @@ def router(
         try:
             if on_error is None:
                 remote = request.client.host if request.client else None
-                ack = await run_in_threadpool(receive, body, remote)
+                ack = await in_thread(receive, body, remote)
             else:
                 ack = await receive_with(body)
         except Exception as exc:
@@ -145,7 +164,7 @@ def router(
 
     async def health(request: Request) -> Response:
         try:
-            await run_in_threadpool(read_table)
+            await in_thread(read_table)
         except Exception as exc:
             log_unavailable(exc, what="health check failed, answered 503")
             return _unavailable(b"unavailable\n")

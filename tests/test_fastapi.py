@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 import tracemalloc
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -314,3 +317,49 @@ def test_the_documented_set_up_receives(
         r.id_sms: attrs.evolve(r, time=r.time and r.time.replace(tzinfo=moscow))
         for r in reports
     }
+
+
+@pytest.mark.parametrize("db_threads", [1, 2])
+def test_db_threads_bounds_the_deliveries_using_the_database_at_once(
+    database: Database, db_threads: int
+) -> None:
+    import httpx
+
+    with closing(database.connect()) as connection:
+        StatusTable().create(connection)
+    lock = threading.Lock()
+    inside, most = [0], [0]
+
+    @contextmanager
+    def connect() -> Iterator[Any]:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        try:
+            time.sleep(0.05)  # long enough for the other deliveries to arrive
+            with closing(database.connect()) as connection:
+                yield connection
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    app = FastAPI()
+    app.include_router(router(token=TOKEN, connect=connect, db_threads=db_threads))
+
+    async def deliver_six() -> list[Any]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            bodies = [smsstatus.encode_xml([report(n, Status.SEND)]) for n in range(6)]
+            return await asyncio.gather(
+                *(http.post(f"/statuses/{TOKEN}", content=body) for body in bodies)
+            )
+
+    answers = asyncio.run(deliver_six())
+    assert [acked(answer) for answer in answers] == [(n,) for n in range(6)]
+    assert most[0] == db_threads
+    assert set(stored(database)) == set(range(6))
+
+
+def test_db_threads_must_be_at_least_one() -> None:
+    with pytest.raises(ValueError, match="db_threads must be at least 1, not 0"):
+        router(token=TOKEN, connect=lambda: closing(None), db_threads=0)
