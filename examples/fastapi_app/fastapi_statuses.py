@@ -53,7 +53,7 @@ def create_app(
             # One connection kept per worker thread, reopened after a failure.
             connect=per_thread(lambda: connect_sqlite(database)),
             timezone=timezone,
-            db_threads=1,  # SQLite writes one at a time: one thread, one warm connection
+            db_threads=1,  # SQLite writes one at a time: one thread, a warm connection
         )
     )
     # --- setup: end
