@@ -53,7 +53,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert made.returncode == 0, made.stderr
     settings = root / "mysite" / "settings.py"
-    settings.write_text("import os\n" + settings.read_text() + "\n" + settings_lines)
+    settings.write_text(
+        "import os\nimport django\n" + settings.read_text() + "\n" + settings_lines
+    )
     (line,) = [x for x in url_lines.splitlines() if "include(" in x]
     urls = root / "mysite" / "urls.py"
     urls.write_text(

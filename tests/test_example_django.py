@@ -338,8 +338,9 @@ def test_a_new_project_set_up_as_documented_receives(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     settings = tmp_path / "mysite" / "settings.py"
     text = settings.read_text()
-    if "\nimport os\n" not in text:  # as the documentation says
-        text = "import os\n" + text
+    for module in ("os", "django"):  # as the documentation says
+        if f"\nimport {module}\n" not in text:
+            text = f"import {module}\n" + text
     settings.write_text(text + "\n" + settings_lines)
     urls = tmp_path / "mysite" / "urls.py"
     text = urls.read_text().replace(
