@@ -259,8 +259,11 @@ def readme_lines(database: dict[str, Any]) -> dict[str, Any]:
     """A ``startproject`` project's database entry as the README's settings lines
     leave it, and the settings those lines set."""
     os.environ.setdefault("SMSSTATUS_TOKEN", TOKEN)
+    import django
+
     settings: dict[str, Any] = {
         "os": os,
+        "django": django,  # the README says to import both
         "INSTALLED_APPS": [],
         "DATABASES": {"default": database},
     }
