@@ -78,6 +78,15 @@ def database() -> Database:
     return Database(*os.environ[ENVIRONMENT].split("\t"))
 
 
+def _answer(ack: Any, start_response: Callable[..., Any]) -> list[bytes]:
+    """The WSGI answer of `ack`."""
+    start_response(
+        f"{ack.status} -",
+        [("Content-Type", ack.content_type), ("Content-Length", str(len(ack.body)))],
+    )
+    return [ack.body]
+
+
 def bare_wsgi() -> Callable[..., Iterable[bytes]]:
     """The library's work in a WSGI function: one connection kept per thread."""
     place, table, zone = database(), StatusTable(), ZoneInfo(ZONE)
@@ -89,14 +98,7 @@ def bare_wsgi() -> Callable[..., Iterable[bytes]]:
             connection = local.connection = place.connect()
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         ack = table.receive(connection, body, tz=zone, remote=environ["REMOTE_ADDR"])
-        start_response(
-            f"{ack.status} -",
-            [
-                ("Content-Type", ack.content_type),
-                ("Content-Length", str(len(ack.body))),
-            ],
-        )
-        return [ack.body]
+        return _answer(ack, start_response)
 
     return app
 
@@ -156,14 +158,7 @@ def make_app() -> Callable[..., Iterable[bytes]]:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         ack = receive_batch(environ["wsgi.input"].read(length), save, tz=zone)
-        start_response(
-            f"{ack.status} -",
-            [
-                ("Content-Type", ack.content_type),
-                ("Content-Length", str(len(ack.body))),
-            ],
-        )
-        return [ack.body]
+        return _answer(ack, start_response)
 
     return app
 

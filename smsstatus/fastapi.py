@@ -44,7 +44,6 @@ from zoneinfo import ZoneInfo
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from ._model import Limits, ReportError, StatusReport
 from ._observe import unread
@@ -98,11 +97,12 @@ def router(
     limiters: list[anyio.CapacityLimiter] = []
 
     async def in_thread(job: Callable[..., _T], *args: Any) -> _T:
-        if db_threads is None:
-            return await run_in_threadpool(job, *args)
-        if not limiters:  # made on first use: anyio makes one inside an event loop
+        # Without db_threads, anyio's default limiter: Starlette's thread pool.
+        if db_threads is not None and not limiters:
+            # Made on first use: anyio makes one inside an event loop.
             limiters.append(anyio.CapacityLimiter(db_threads))
-        return await anyio.to_thread.run_sync(job, *args, limiter=limiters[0])
+        limiter = limiters[0] if limiters else None
+        return await anyio.to_thread.run_sync(job, *args, limiter=limiter)
 
     def receive(body: bytes, remote: str | None) -> Any:
         with connect() as connection, bound_waits(connection, db_timeout):
