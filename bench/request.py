@@ -29,8 +29,9 @@ the README does, on each database: SQLite (a file of the case's own) and Postgre
   CPU time counts every thread);
 - ``Django, README``: ``startproject``'s settings plus the README's lines, run from
   the README itself (persistent connections with health checks; on SQLite the WAL
-  journal), migrated; then the same without what the README adds to 0.3's lines,
-  to show what each is worth: ``Django, no WAL`` (SQLite),
+  journal; on PostgreSQL prepared statements), migrated; then the same without
+  what the README adds to 0.3's lines, to show what each is worth: ``Django, no
+  WAL`` (SQLite), ``Django, no prepare_threshold`` (PostgreSQL),
   ``Django, CONN_MAX_AGE = 0`` and ``Django, 0.3's lines`` (neither: SQLite's
   rollback journal and a connection per request).
 
@@ -285,9 +286,14 @@ def django_variants(kind: str) -> dict[str, Callable[[dict[str, Any]], None]]:
         persistent_off(entry)
         wal_off(entry)
 
+    def unprepared(entry: dict[str, Any]) -> None:
+        entry["OPTIONS"].pop("prepare_threshold", None)
+
     variants = {"Django, README": lambda entry: None}
     if kind == "sqlite":
         variants["Django, no WAL"] = wal_off
+    else:
+        variants["Django, no prepare_threshold"] = unprepared
     variants["Django, CONN_MAX_AGE = 0"] = persistent_off
     if kind == "sqlite":
         variants["Django, 0.3's lines"] = neither

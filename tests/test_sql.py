@@ -562,6 +562,27 @@ def test_psycopg_in_autocommit_mode(postgresql_database: Database) -> None:
         connection.close()
 
 
+def test_a_client_side_cursor_factory_still_binds_on_the_server(
+    postgresql_database: Database,
+) -> None:
+    # Django's psycopg connections make ClientCursors, which would write every value
+    # into the statement's text: the ledger's statements are bound all the same, so
+    # the server can keep them prepared.
+    import psycopg
+
+    connection = postgresql_database.connect()
+    connection.cursor_factory = psycopg.ClientCursor
+    connection.prepare_threshold = 0  # prepare at the first use
+    try:
+        table = StatusTable()
+        table.create(connection)
+        table.save(connection, [report(1, Status.SEND)])
+        prepared = connection.execute("SELECT statement FROM pg_prepared_statements")
+        assert any("unnest($1::bigint[]" in text for (text,) in prepared)
+    finally:
+        connection.close()
+
+
 def count_statements(connection: Any) -> list[str]:
     """Collects the statements `connection` runs from now on."""
     seen: list[str] = []

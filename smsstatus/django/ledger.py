@@ -9,10 +9,11 @@ opens (and closes) one Django cursor first, which reconnects a persistent connec
 that died with its server.  Inside a transaction of the caller's it opens a
 savepoint (which also makes Django really begin that transaction, lazily begun on
 PostgreSQL), so `StatusTable` joins it; on PostgreSQL with a bound on the waits, a
-transaction of its own whose ``lock_timeout`` and ``statement_timeout`` are set
-with ``SET LOCAL``; otherwise (SQLite, autocommit) `StatusTable` begins and commits
-its own (``BEGIN IMMEDIATE``).  Driver errors come out as Django's, and mark the
-connection as having failed.
+transaction of its own, begun on the driver's connection (Django's is in autocommit
+mode there), whose ``lock_timeout`` and ``statement_timeout`` are set with ``SET
+LOCAL``; otherwise (SQLite) `StatusTable` begins and commits its own (``BEGIN
+IMMEDIATE``).  Driver errors come out as Django's, and mark the connection as having
+failed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from django.db import connections, router, transaction
 
-from smsstatus._unavailable import timeout_settings
+from smsstatus._unavailable import bound_waits, timeout_settings
 from smsstatus.sql import Change, Sent, StatusTable
 
 from .models import Delivery
@@ -47,14 +48,16 @@ def table_connection(alias: str, *, timeout: float | None = None) -> Iterator[An
     connection = connections[alias]
     connection.cursor().close()  # connects, or reconnects after a failed health check
     bound = timeout if connection.vendor == "postgresql" else None
-    if bound is not None or connection.in_atomic_block:
+    if connection.in_atomic_block:
         with transaction.atomic(using=alias), connection.wrap_database_errors:
             if bound is not None:
                 with connection.cursor() as cursor:
                     cursor.execute(*timeout_settings(bound))
             yield connection.connection
     else:
-        with connection.wrap_database_errors:
+        # Django's atomic block and cursor would cost more than the statement the
+        # bound needs: the driver's connection begins the transaction itself.
+        with connection.wrap_database_errors, bound_waits(connection.connection, bound):
             yield connection.connection
 
 

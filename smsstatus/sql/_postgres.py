@@ -56,6 +56,20 @@ def _as_is(utc: datetime) -> datetime:
     return utc
 
 
+def _bound_cursor(connection: Any) -> Any:
+    """A cursor of `connection` that binds values on the server.  Django's
+    connections make client-side cursors (``ClientCursor``), which would quote every
+    value of the arrays into the statement's text in Python, and leave the server to
+    parse and plan that long text each time, where a bound statement is prepared
+    once (after the connection's ``prepare_threshold`` uses); any other factory is
+    the caller's choice and is kept."""
+    import psycopg  # the connection is psycopg's: it is imported already
+
+    if issubclass(connection.cursor_factory, psycopg.ClientCursor):
+        return psycopg.Cursor(connection)
+    return connection.cursor()
+
+
 class PostgreSQL(Dialect):
     time_type = "timestamp with time zone"
     # The wall clock goes as a timestamp and becomes a timestamptz in the statement
@@ -69,10 +83,10 @@ class PostgreSQL(Dialect):
         # transaction is open, whether or not the connection is in autocommit mode;
         # inside the caller's transaction we simply join it.
         if connection.info.transaction_status.name != "IDLE":
-            with connection.cursor() as cursor:
+            with _bound_cursor(connection) as cursor:
                 yield cursor
         else:
-            with connection.transaction(), connection.cursor() as cursor:
+            with connection.transaction(), _bound_cursor(connection) as cursor:
                 yield cursor
 
     def execute(

@@ -84,6 +84,10 @@ else:
         DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL"
 # Keep each worker's connection between requests, checked before it is reused.
 DATABASES["default"].update(CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=True)
+# On PostgreSQL, prepare the statements a connection repeats (Django does not by
+# default, for poolers; docs/django.md says when to leave this out).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
