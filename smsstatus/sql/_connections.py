@@ -68,7 +68,10 @@ class _Kept:
     That second close is a weakref finaliser, not ``__del__``: when the keeper and
     the connection are collected together, weakref callbacks run before the
     garbage's own finalisers, so the driver never finds the connection open (Python
-    3.13 warns about an unclosed sqlite3 connection)."""
+    3.13 warns about an unclosed sqlite3 connection).  It runs on the thread that
+    lets go: a sqlite3 connection refuses a close from any thread but its own, so
+    an app collected on another thread leaves its threads' SQLite connections to
+    the driver, which closes them when they are collected (with that warning)."""
 
     __slots__ = ("__weakref__", "close", "connection")
 
