@@ -9,7 +9,7 @@ fixed offsets and naive, with and without microseconds, several zones in one cal
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -139,3 +139,33 @@ def test_a_document_across_a_transition_keeps_each_time_s_offset(
         (bound(datetime(2026, 10, 25, 0, 30)), 7200),
         (bound(datetime(2026, 10, 25, 1, 30)), 3600),
     ]
+
+
+class _Offset(tzinfo):
+    """A zone whose utcoffset returns whatever it is given."""
+
+    def __init__(self, offset: object) -> None:
+        self.offset = offset
+
+    def utcoffset(self, dt: datetime | None) -> Any:
+        return self.offset
+
+
+@pytest.mark.parametrize(
+    ("offset", "error"),
+    [
+        (timedelta(hours=24), "strictly between"),
+        (timedelta(hours=-25), "strictly between"),
+        (3600, "must return None or timedelta, not 'int'"),
+        ([3600], "must return None or timedelta, not 'list'"),
+    ],
+)
+def test_a_zone_s_wrong_offset_raises_as_datetime_raises_it(
+    offset: object, error: str
+) -> None:
+    time = datetime(2026, 1, 1, tzinfo=_Offset(offset))
+    with pytest.raises((ValueError, TypeError), match=error) as expected:
+        time.utcoffset()
+    for dialect in DIALECTS:
+        with pytest.raises(expected.type, match=error):
+            rows_of(dialect, [StatusReport(1, time, Status.READ)])
