@@ -37,7 +37,7 @@ def rows_of(
     rows: list[Row] = []
     refused: list[StatusReport] = []
     # The offsets seen, in seconds: a zone has one or two in a document, and a dict
-    # look-up costs a fifth of int(delta.total_seconds()).
+    # look-up costs a quarter of int(delta.total_seconds()).
     seconds: dict[timedelta, int] = {}
     for report in reports:
         id_sms, time, offset = report.id_sms, report.time, None
