@@ -11,11 +11,13 @@ Strategy.  `StatusTable.receive` itself runs, on connections of a null driver: a
 class named ``Connection`` in a module named ``sqlite3`` (or ``psycopg``) is what
 `dialect_of` takes for that driver, so the real SQLite (or PostgreSQL) dialect
 runs with it, and its cursor takes every statement and its parameters and does
-nothing.  What is timed is therefore exactly the library's Python of a delivery:
-decoding, the rows the dialect binds (`rows_of`, ``bind_time``), the `Ack`, the
-body's SHA-256 digest, the webhook row, the dialect's parameter lists; and none of
-the driver's or the database's work.  Nothing here repeats the library's steps, so
-the figures cannot drift from it.
+nothing (the connection says a transaction is open, so the dialect begins none:
+beginning one is the driver's work).  What is timed is therefore exactly the
+library's Python of a delivery: decoding, the rows the dialect binds (`rows_of`,
+``bind_time``), the `Ack`, the body's SHA-256 digest, the webhook row, the
+dialect's parameter lists and statements; and none of the driver's or the
+database's work.  Nothing here repeats the library's steps, so the figures cannot
+drift from it.
 
 The documents are messages' whole histories (those of ``bench/store.py``: each
 message's statuses together, a fifth of them twice, ``send`` without a time),
