@@ -22,7 +22,8 @@ from smsstatus import (
     decode_xml,
     encode_xml,
 )
-from smsstatus._xml import _WINDOW
+from smsstatus._item import STATUS_BYTES, ItemReader
+from smsstatus._xml import _WINDOW, _read_as_written
 
 DATA = Path(__file__).parent / "data"
 
@@ -349,11 +350,14 @@ def test_anything_between_items_at_a_window_s_edge_is_read_by_expat(
     window: int, insert: bytes
 ) -> None:
     # Where a window ends (after the first end tag past its size, and the blanks),
-    # and a few bytes around it.
+    # and a few bytes around it: the patterns see it and leave the document to
+    # expat.
     _, body = _gateway_document(3000)
+    assert _read_as_written(body, ItemReader(None, STATUS_BYTES), 3000) is not None
     edge = body.find(b"</state>", window * _WINDOW) + len(b"</state>\n")
     for at in (edge - 1, edge, edge + 2):
         changed = body[:at] + insert + body[at:]
+        assert _read_as_written(changed, ItemReader(None, STATUS_BYTES), 3000) is None
         assert decode_xml(changed) == decode_xml(_by_expat(changed))
 
 
