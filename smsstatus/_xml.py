@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import operator
 import re
 from collections.abc import Iterable
 from datetime import tzinfo
@@ -119,7 +120,14 @@ _ITEM = (
     rb'(?: sms="([a-z_]+)")?(?: viber="([a-z_]+)")?>([a-z_]+)</state>'
 )
 _BLANKS = rb"[ \t\r\n]*"  # XML's white space, and nothing else
-_GATEWAY_ITEMS = re.compile(_ITEM + _BLANKS).finditer
+# Each item with the blanks after it, and its fields (`_item.ShapedItem`).
+_GATEWAY_ITEMS = re.compile(b"(" + _ITEM + _BLANKS + b")").findall
+_WHOLE = operator.itemgetter(0)
+# The items are listed a window of about this many bytes at a time (a list of
+# matches takes a few times the bytes they were matched in), up to the end of an
+# item: an end tag and the blanks after it.
+_WINDOW = 1 << 16
+_WINDOW_END = re.compile(b"</state>" + _BLANKS).search
 _GATEWAY_HEAD = re.compile(
     # The gateway's declaration, or the one ElementTree writes (single quotes).
     rb"""(?:<\?xml version=(["'])1\.0\1(?: encoding=(["'])(?:utf|UTF)-8\2)? ?\?>)?"""
@@ -340,20 +348,21 @@ def _read_as_written(
     shaped = reader.shaped
     reports: list[StatusReport] = []
     at = head.end()
-    for index, item in enumerate(_GATEWAY_ITEMS(data, at, end)):
-        item_at, at_next = item.span()
-        if item_at != at:
-            return None  # something else lies between two items
-        if index == max_reports:
+    while at < end:
+        # A window ends after an end tag and the blanks after it: in a document of
+        # the form, where an item ends (elsewhere, the matches do not cover it).
+        edge = _WINDOW_END(data, at + _WINDOW, end)
+        stop = end if edge is None else edge.end()
+        items = _GATEWAY_ITEMS(data, at, stop)
+        # The matches lie in order without overlapping: they cover the window, each
+        # item right after the one before, exactly when their lengths add up to it.
+        if sum(map(len, map(_WHOLE, items))) != stop - at:
+            return None  # something else lies between two items or before the end
+        if len(reports) + len(items) > max_reports:
             raise PayloadTooLarge(f"more than {max_reports} items")
-        id_sms, time, sms, viber, state = item.groups()
-        report = shaped(id_sms, time, state, sms, viber)
-        if report is None:
+        if not shaped(items, reports):
             return None
-        reports.append(report)
-        at = at_next
-    if at != end:
-        return None  # something else lies before </response>
+        at = stop
     return reports
 
 

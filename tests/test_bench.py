@@ -438,3 +438,41 @@ def test_request_bench_compares_each_receiver_to_the_bare_function(
             r"(PASS|FAIL) .*: \d+\.\d\dx the bare WSGI function \(target <= .*\)",
             verdict,
         )
+
+
+# --- bench/python.py (issue 25) -------------------------------------------------------
+
+PYTHON = SCRIPT.with_name("python.py")
+
+
+@pytest.mark.parametrize("msgspec", [True, False], ids=["msgspec", "pure"])
+def test_python_bench_times_every_case_against_the_target(msgspec: bool) -> None:
+    options = [] if msgspec else ["--no-msgspec"]
+    done = subprocess.run(
+        [sys.executable, str(PYTHON), "--documents", "3", "--passes", "1", *options],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = done.stdout
+    assert report.startswith("smsstatus's own Python per document: smsstatus ")
+    header, *rows = table(report, "µs a document")
+    assert header == ["document", "naive times", "aware times"]
+    json = "JSON (msgspec)" if msgspec and find_spec("msgspec") else "JSON (pure)"
+    documents = [
+        f"{name}, {database}"
+        for name in ("XML", json)
+        for database in ("SQLite", "PostgreSQL")
+    ]
+    assert [row[0] for row in rows] == documents
+    for row in rows:
+        assert all(cell.isdigit() and int(cell) > 0 for cell in row[1:]), row
+    verdicts = report.split("## Targets", 1)[1].strip().splitlines()
+    assert [re.sub(r"\d+ µs", "N µs", line.split(" ", 1)[1]) for line in verdicts] == [
+        f"{document}, {times} times: N µs a document (target <= 250)"
+        for document in documents
+        for times in ("naive", "aware")
+    ]
+    assert all(line.split(" ", 1)[0] in {"PASS", "FAIL"} for line in verdicts)

@@ -35,6 +35,8 @@ from smsstatus import (
     encode_json,
     encode_xml,
 )
+from smsstatus._item import STATUS_BYTES, ItemReader
+from smsstatus._xml import _read_as_written
 
 ENCODERS = {Format.XML: encode_xml, Format.JSON: encode_json}
 
@@ -129,6 +131,20 @@ def test_round_trip_with_a_zone(format: Format, data: st.DataObject) -> None:
 @given(rs=st.lists(reports(), max_size=20))
 def test_both_formats_decode_alike(rs: list[StatusReport]) -> None:
     assert decode_xml(encode_xml(rs)).reports == decode_json(encode_json(rs)).reports
+
+
+@given(rs=st.lists(reports(), max_size=20), tz=st.none() | zones)
+def test_the_gateway_s_form_reads_as_expat_reads_it(
+    rs: list[StatusReport], tz: tzinfo | None
+) -> None:
+    # Read by the patterns (the gateway's form), and by expat once the declaration
+    # says a little more than the gateway's does.
+    body = encode_xml(rs)
+    by_patterns = _read_as_written(body, ItemReader(tz, STATUS_BYTES), len(rs))
+    assert by_patterns is not None
+    by_expat = decode_xml(body.replace(b"?>", b' standalone="yes"?>', 1), tz=tz)
+    assert by_expat.errors == ()
+    assert tuple(by_patterns) == by_expat.reports
 
 
 # --- nothing but DecodeError ----------------------------------------------------

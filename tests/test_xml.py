@@ -22,6 +22,8 @@ from smsstatus import (
     decode_xml,
     encode_xml,
 )
+from smsstatus._item import STATUS_BYTES, ItemReader
+from smsstatus._xml import _WINDOW, _read_as_written
 
 DATA = Path(__file__).parent / "data"
 
@@ -295,3 +297,89 @@ def test_a_document_written_by_elementtree_reads_the_same(declaration: bool) -> 
 
 def _wall(time: datetime | None) -> str:
     return "" if time is None else time.strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --- the gateway's own form, read by the patterns a window at a time ---------------
+
+
+def _gateway_document(count: int) -> tuple[list[StatusReport], bytes]:
+    """`count` varied reports and the gateway's document of them, over many windows
+    of the pattern reader."""
+    statuses = list(Status)
+    reports = [
+        StatusReport(
+            10_000 + n,
+            None if n % 7 == 0 else datetime(2026, 3, 1 + n % 28, n % 24, n % 60, 7),
+            statuses[n % len(statuses)],
+            sms=statuses[n % 5] if n % 3 else None,
+            viber=statuses[n % 4] if n % 2 else None,
+        )
+        for n in range(count)
+    ]
+    body = encode_xml(reports)
+    assert len(body) > 3 * _WINDOW
+    return reports, body
+
+
+def _by_expat(body: bytes) -> bytes:
+    """`body` with a declaration the patterns do not take, so expat reads it all."""
+    return body.replace(b"?>", b' standalone="yes"?>', 1)
+
+
+def test_a_long_document_reads_as_expat_reads_it() -> None:
+    reports, body = _gateway_document(3000)
+    batch = decode_xml(body, tz=ZoneInfo("Europe/Berlin"))
+    assert batch == decode_xml(_by_expat(body), tz=ZoneInfo("Europe/Berlin"))
+    assert batch.reports == tuple(
+        StatusReport(
+            r.id_sms,
+            r.time and r.time.replace(tzinfo=ZoneInfo("Europe/Berlin")),
+            r.state,
+            r.sms,
+            r.viber,
+        )
+        for r in reports
+    )
+
+
+@pytest.mark.parametrize("window", [1, 2, 3])
+@pytest.mark.parametrize(
+    "insert", [b"<!-- c -->", b"x", b"<other/>", b"&#32;", b"<state>x</state>"]
+)
+def test_anything_between_items_at_a_window_s_edge_is_read_by_expat(
+    window: int, insert: bytes
+) -> None:
+    # Where a window ends (after the first end tag past its size, and the blanks),
+    # and a few bytes around it: the patterns see it and leave the document to
+    # expat.
+    _, body = _gateway_document(3000)
+    assert _read_as_written(body, ItemReader(None, STATUS_BYTES), 3000) is not None
+    edge = body.find(b"</state>", window * _WINDOW) + len(b"</state>\n")
+    for at in (edge - 1, edge, edge + 2):
+        changed = body[:at] + insert + body[at:]
+        assert _read_as_written(changed, ItemReader(None, STATUS_BYTES), 3000) is None
+        assert decode_xml(changed) == decode_xml(_by_expat(changed))
+
+
+def test_a_bad_item_in_a_later_window_keeps_its_index() -> None:
+    reports, body = _gateway_document(3000)
+    at = body.find(b"<state ", 2 * _WINDOW + 100)
+    index = body.count(b"<state ", 0, at)
+    bad = b'<state id_sms="7" time="2026-02-30 00:00:00">read</state>'
+    batch = decode_xml(body[:at] + bad + body[at:])
+    assert batch.reports == tuple(reports)
+    ((error_index, id_sms),) = [(e.index, e.id_sms) for e in batch.errors]
+    assert (error_index, id_sms) == (index, 7)
+
+
+def test_max_reports_counts_the_items_of_every_window() -> None:
+    _, body = _gateway_document(3000)
+    assert len(decode_xml(body, limits=Limits(max_reports=3000)).reports) == 3000
+    with pytest.raises(PayloadTooLarge, match="more than 2999 items"):
+        decode_xml(body, limits=Limits(max_reports=2999))
+    # The limit trips at the first extra item, whatever comes after it.
+    broken = body.replace(b"</response>", b"<<<garbage</response>")
+    with pytest.raises(PayloadTooLarge, match="more than 2999 items"):
+        decode_xml(broken, limits=Limits(max_reports=2999))
+    with pytest.raises(PayloadTooLarge, match="more than 100 items"):
+        decode_xml(broken, limits=Limits(max_reports=100))
