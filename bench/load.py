@@ -43,8 +43,8 @@ latest status of its message), the history exact (one event per distinct status,
 whatever the duplicates and retries) and, for the receivers on the ledger's
 `StatusTable.receive`, one webhook row per POST answered.  With ``--rounds`` the
 receivers take turns, in an order that turns each round, each round on fresh tables:
-the figures are the medians, the
-ratio the median (and range) of each round's ratio to that round's bare receiver.
+the figures are the medians, the ratio the median (and range) of each round's ratio
+to that round's bare receiver.
 Everything is bounded: the count by ``--messages``, each request by 10 s, each phase
 by ``--deadline``, the server's start by 30 s; the servers listen on 127.0.0.1 and
 are stopped at the end.  Exits 1 when an id was lost or a row, the history or the
